@@ -1,0 +1,994 @@
+#!/usr/bin/env python
+"""Train, evaluate and reuse text classifiers for the 6-class product-review data.
+
+The model family of this version is an LSTM (Keras 3) over pretrained word
+embeddings (GloVe). Every run prints accuracy, macro F1, per-class
+precision/recall/F1 and a confusion matrix, and can log one JSON record per run.
+
+  # train on train.txt, early-stop on dev.txt (the assignment's own command)
+  python lfd_assignment3.py --train_file train.txt --dev_file dev.txt --embeddings glove_reviews.json
+
+  # a quick smoke run: 200 reviews, one epoch
+  python lfd_assignment3.py --max_train_samples 200 --epochs 1 --embeddings glove_reviews.json
+
+  # a stronger LSTM, saved, with a results log and a predictions file
+  python lfd_assignment3.py --embeddings glove_reviews.json --bidirectional --max_seq_len 200 \\
+      --save_model runs/bilstm --results_file results.jsonl --predictions_file preds.tsv
+
+  # predict only: label new texts (one per line) with a saved model, no training
+  python lfd_assignment3.py --load_model runs/bilstm --predict_file new_reviews.txt
+
+Data lines are `<category> <sentiment> <id> <tokens...>`, lowercased and tokenized.
+Run `python lfd_assignment3.py --help` for every option.
+"""
+
+import argparse
+import contextlib
+import csv
+import datetime
+import fcntl
+import gzip
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import logging
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# ---------------------------------------------------------------------------
+# Constants
+# ---------------------------------------------------------------------------
+
+PROG = "lfd_assignment3.py"
+PAD_INDEX, OOV_INDEX = 0, 1
+PAD_TOKEN, OOV_TOKEN = "[PAD]", "[UNK]"
+TASK_COLUMN = {"category": 0, "sentiment": 1}
+BACKENDS = ("tensorflow", "jax", "torch")
+# Measured on a 2-core CPU, seconds per epoch of a 64-unit LSTM (README, "Speed").
+CPU_BACKEND_ORDER = ("jax", "tensorflow", "torch")
+# On a GPU, TensorFlow runs the fused cuDNN kernel even with a padding mask;
+# JAX and torch do so only without a mask (--padding pre).
+GPU_BACKEND_ORDER = ("tensorflow", "jax", "torch")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "nadam", "adamax", "adadelta")
+MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
+SAVED_CONFIG = "config.json"
+SAVED_KERAS_MODEL = "model.keras"
+SAVED_VOCABULARY = "vocabulary.json"
+
+log = logging.getLogger(PROG)
+
+
+class InputError(Exception):
+    """Bad input found before or while reading data: reported in one line, exit 2."""
+
+
+# ---------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse, but an error is one line on stderr and exit status 2."""
+
+    def error(self, message):
+        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
+        sys.exit(2)
+
+
+def positive_int(text):
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def non_negative_int(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def positive_float(text):
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def non_negative_float(text):
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def rate(text):
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return value
+
+
+def build_parser():
+    parser = OneLineErrorParser(
+        prog=PROG,
+        description="Train and evaluate an LSTM text classifier on the product-review data.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        allow_abbrev=False,
+        epilog="Errors in input files or flags are reported in one line with exit status 2. "
+        "See README.md for measured speeds and examples.",
+    )
+    data = parser.add_argument_group("data")
+    data.add_argument("-i", "--train_file", default="train.txt",
+                      help="training data, one review a line: <category> <sentiment> <id> <tokens...>")
+    data.add_argument("-d", "--dev_file", default="dev.txt",
+                      help="development data: early stopping and the dev evaluation")
+    data.add_argument("-t", "--test_file", default=None,
+                      help="test data; evaluated only when given")
+    data.add_argument("--predict_file", default=None,
+                      help="unlabelled texts, one a line (lowercased and split on whitespace): "
+                      "predicted labels go to --predictions_file, or to stdout")
+    data.add_argument("--task", choices=sorted(TASK_COLUMN), default="category",
+                      help="label column: the 6 categories or pos/neg sentiment")
+    data.add_argument("--max_train_samples", type=positive_int, default=None,
+                      help="train on the first N training reviews only (a quick smoke run)")
+    data.add_argument("--max_seq_len", type=positive_int, default=50,
+                      help="tokens kept from the start of each review (the course's cut-off is 50; "
+                      "the median review has about 100)")
+
+    emb = parser.add_argument_group("embeddings (LSTM)")
+    emb.add_argument("-e", "--embeddings", default="glove_reviews.json",
+                     help="pretrained word vectors: JSON {word: [floats]} or word2vec/GloVe text "
+                     "(word v1 ... vn, optionally .gz); 'none' trains embeddings from random initialisation")
+    emb.add_argument("--embedding_dim", type=positive_int, default=None,
+                     help="embedding size with --embeddings none (default 50); "
+                     "with a file it must match the file's dimension if given")
+    emb.add_argument("--trainable_embeddings", action=argparse.BooleanOptionalAction, default=False,
+                     help="update the pretrained vectors during training (frozen otherwise); "
+                     "always on with --embeddings none")
+    emb.add_argument("--dense_after_embedding", type=positive_int, default=None, metavar="UNITS",
+                     help="add a per-token dense layer (ReLU) of UNITS between embedding and LSTM")
+
+    lstm = parser.add_argument_group("LSTM model")
+    lstm.add_argument("--lstm_layers", type=positive_int, default=1,
+                      help="stacked LSTM layers (all but the last return sequences)")
+    lstm.add_argument("--lstm_units", type=positive_int, default=128,
+                      help="units per LSTM layer (per direction with --bidirectional)")
+    lstm.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=False,
+                      help="read each review in both directions")
+    lstm.add_argument("--dropout", type=rate, default=0.0,
+                      help="LSTM dropout: fraction of the input connections dropped at each step")
+    lstm.add_argument("--recurrent_dropout", type=rate, default=0.0,
+                      help="LSTM recurrent dropout: fraction of the recurrent state connections dropped "
+                      "(on a GPU this disables the fused cuDNN kernel: much slower)")
+    lstm.add_argument("--output_dropout", type=rate, default=0.0,
+                      help="dropout before the softmax output layer")
+    lstm.add_argument("--padding", choices=("mask", "pre"), default="mask",
+                      help="mask: pad at the end and mask padding out; pre: pad at the start, no mask "
+                      "(lets JAX and torch use cuDNN on a GPU)")
+
+    train = parser.add_argument_group("training")
+    train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="optimizer")
+    train.add_argument("--learning_rate", type=positive_float, default=1e-3, help="learning rate")
+    train.add_argument("--momentum", type=non_negative_float, default=0.0,
+                       help="momentum, for sgd and rmsprop only")
+    train.add_argument("--weight_decay", type=non_negative_float, default=None,
+                       help="decoupled weight decay (default: the optimizer's own, 0.004 for adamw, none otherwise)")
+    train.add_argument("--clipnorm", type=positive_float, default=None,
+                       help="clip each gradient to this norm")
+    train.add_argument("--batch_size", type=positive_int, default=32, help="training batch size")
+    train.add_argument("--epochs", type=positive_int, default=50,
+                       help="maximum epochs (early stopping usually ends training sooner)")
+    train.add_argument("--patience", type=non_negative_int, default=3,
+                       help="stop after this many epochs without a lower dev loss and restore the best "
+                       "weights; 0 disables early stopping")
+    train.add_argument("--seed", type=int, default=1, help="random seed, applied before anything random")
+    train.add_argument("--backend", choices=("auto",) + BACKENDS, default="auto",
+                       help="Keras backend; auto honours KERAS_BACKEND, else takes the fastest installed "
+                       "one for the device (CPU: jax, tensorflow, torch; GPU: tensorflow, jax, torch)")
+    train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
+                       help="Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch")
+
+    out = parser.add_argument_group("output and reuse")
+    out.add_argument("--results_file", default=None,
+                     help="append one JSON line per run: config, versions, data hashes, metrics, timings")
+    out.add_argument("--predictions_file", default=None,
+                     help="write a TSV (split, id, gold, predicted, confidence, text) of every evaluated "
+                     "or predicted review")
+    out.add_argument("--confusion_png", default=None,
+                     help="draw the confusion matrix of each evaluated split into this PNG")
+    out.add_argument("--save_model", default=None, metavar="DIR",
+                     help="save the trained model, vocabulary, labels and config into DIR")
+    out.add_argument("--load_model", default=None, metavar="DIR",
+                     help="skip training: load a model saved with --save_model and evaluate it on "
+                     "--dev_file/--test_file or label --predict_file")
+    return parser
+
+
+def explicit_flags(parser, argv):
+    """The destinations of the options that argv spells out (abbreviations are off)."""
+    given = set()
+    for action in parser._actions:
+        for option in action.option_strings:
+            if any(arg == option or arg.startswith(option + "=") for arg in argv):
+                given.add(action.dest)
+    return given
+
+
+def check_flags(args, given):
+    """Refuse flag combinations that cannot mean what the user wants."""
+    if args.momentum and args.optimizer not in MOMENTUM_OPTIMIZERS:
+        raise InputError(f"--momentum applies to {' and '.join(MOMENTUM_OPTIMIZERS)}, not --optimizer {args.optimizer}")
+    if args.embeddings.lower() == "none" and "trainable_embeddings" in given and not args.trainable_embeddings:
+        raise InputError("--no-trainable_embeddings with --embeddings none would leave random vectors untrained")
+    if args.load_model:
+        ignored = sorted(given & MODEL_FLAGS)
+        if ignored:
+            log.warning("ignored with --load_model (the saved config decides): %s",
+                        ", ".join("--" + name for name in ignored))
+        if "train_file" in given:
+            raise InputError("--train_file and --load_model exclude each other: a loaded model is not retrained")
+        if "save_model" in given:
+            raise InputError("--save_model and --load_model exclude each other: the model is already saved")
+
+
+# Flags that shape or train a model; --load_model takes them from the saved config.
+MODEL_FLAGS = {
+    "task", "max_train_samples", "max_seq_len", "embeddings", "embedding_dim", "trainable_embeddings",
+    "dense_after_embedding", "lstm_layers", "lstm_units", "bidirectional", "dropout", "recurrent_dropout",
+    "output_dropout", "padding", "optimizer", "learning_rate", "momentum", "weight_decay", "clipnorm",
+    "batch_size", "epochs", "patience", "seed",
+}
+
+
+# ---------------------------------------------------------------------------
+# Data I/O
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Split:
+    """One data file: ids, token lists and (unless unlabelled) label strings."""
+
+    name: str
+    path: str
+    ids: list
+    texts: list
+    labels: list = None
+
+
+@dataclass
+class Data:
+    """Everything the model families share: the splits and the label order."""
+
+    labels: list
+    splits: dict = field(default_factory=dict)
+
+    def label_ids(self, split):
+        index = {label: i for i, label in enumerate(self.labels)}
+        return np.array([index[label] for label in split.labels], dtype=np.int64)
+
+
+def open_text(path, flag):
+    """Open a UTF-8 text file, gzipped or not, with errors that name the flag."""
+    if not os.path.exists(path):
+        raise InputError(f"{flag} {path}: no such file")
+    if os.path.isdir(path):
+        raise InputError(f"{flag} {path}: is a folder, not a file")
+    with open(path, "rb") as handle:
+        gzipped = handle.read(2) == b"\x1f\x8b"
+    if gzipped:
+        return gzip.open(path, "rt", encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
+def read_corpus(path, task, flag, name):
+    """Read `<category> <sentiment> <id> <tokens...>` lines; blank lines are skipped."""
+    ids, texts, labels = [], [], []
+    column = TASK_COLUMN[task]
+    try:
+        with open_text(path, flag) as handle:
+            for number, line in enumerate(handle, start=1):
+                fields = line.split()
+                if not fields:
+                    continue
+                if len(fields) < 4:
+                    raise InputError(f"{flag} {path}, line {number}: expected "
+                                     f"'<category> <sentiment> <id> <tokens...>', got {len(fields)} field(s)")
+                labels.append(fields[column])
+                ids.append(fields[2])
+                texts.append(fields[3:])
+    except UnicodeDecodeError as error:
+        raise InputError(f"{flag} {path}: not UTF-8 text ({error.reason})") from None
+    if not texts:
+        raise InputError(f"{flag} {path}: no reviews in the file")
+    return Split(name, path, ids, texts, labels)
+
+
+def read_unlabelled(path, flag="--predict_file"):
+    """Read one text a line (lowercased, split on whitespace); ids are line numbers."""
+    ids, texts = [], []
+    try:
+        with open_text(path, flag) as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.strip():
+                    ids.append(str(number))
+                    texts.append(line.lower().split())
+    except UnicodeDecodeError as error:
+        raise InputError(f"{flag} {path}: not UTF-8 text ({error.reason})") from None
+    if not texts:
+        raise InputError(f"{flag} {path}: no texts in the file")
+    return Split("predict", path, ids, texts)
+
+
+def read_data(args, labels=None):
+    """Read every data file the flags name; labels are sorted and fit on train only."""
+    splits = {}
+    if labels is None:
+        train = read_corpus(args.train_file, args.task, "--train_file", "train")
+        if args.max_train_samples:
+            train = Split("train", train.path, train.ids[:args.max_train_samples],
+                          train.texts[:args.max_train_samples], train.labels[:args.max_train_samples])
+        labels = sorted(set(train.labels))
+        if len(labels) < 2:
+            raise InputError(f"--train_file {args.train_file}: only one label ({labels[0]}) for --task {args.task}")
+        splits["train"] = train
+    for name, path in (("dev", args.dev_file), ("test", args.test_file)):
+        if path:
+            split = read_corpus(path, args.task, f"--{name}_file", name)
+            unknown = sorted(set(split.labels) - set(labels))
+            if unknown:
+                raise InputError(f"--{name}_file {path}: label(s) {', '.join(unknown)} not seen in training "
+                                 f"(known: {', '.join(labels)})")
+            splits[name] = split
+    if args.predict_file:
+        splits["predict"] = read_unlabelled(args.predict_file)
+    return Data(labels, splits)
+
+
+def read_embeddings(path, flag="--embeddings"):
+    """Read word vectors from course JSON or word2vec/GloVe text; returns (words, matrix)."""
+    with open_text(path, flag) as handle:
+        try:
+            start = handle.read(1 << 12)
+        except UnicodeDecodeError:
+            raise InputError(f"{flag} {path}: neither JSON nor word-vector text (not UTF-8)") from None
+        handle.seek(0)
+        if start.lstrip()[:1] in ("{", "["):
+            words, rows = read_json_vectors(handle, path, flag)
+        else:
+            words, rows = read_text_vectors(handle, path, flag)
+    if not words:
+        raise InputError(f"{flag} {path}: no word vectors in the file")
+    return words, np.asarray(rows, dtype=np.float32)
+
+
+def read_json_vectors(handle, path, flag):
+    try:
+        table = json.load(handle)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InputError(f"{flag} {path}: not valid JSON ({error})") from None
+    if not isinstance(table, dict):
+        raise InputError(f"{flag} {path}: expected a JSON object {{word: [floats]}}")
+    words, rows, dim = [], [], None
+    for word, vector in table.items():
+        if not isinstance(vector, list) or not all(isinstance(v, (int, float)) for v in vector):
+            raise InputError(f"{flag} {path}: the vector of {word!r} is not a list of numbers")
+        dim = dim or len(vector)
+        if len(vector) != dim or dim == 0:
+            raise InputError(f"{flag} {path}: {word!r} has {len(vector)} dimensions, earlier words {dim}")
+        words.append(word)
+        rows.append(vector)
+    return words, rows
+
+
+def read_text_vectors(handle, path, flag):
+    words, rows, dim = [], [], None
+    try:
+        for number, line in enumerate(handle, start=1):
+            fields = line.rstrip().split(" ")
+            if number == 1 and len(fields) == 2 and all(f.isdigit() for f in fields):
+                continue  # word2vec header: "<count> <dimension>"
+            if not line.strip():
+                continue
+            try:
+                vector = [float(v) for v in fields[1:]]
+            except ValueError:
+                raise InputError(f"{flag} {path}, line {number}: neither JSON nor 'word v1 ... vn' text") from None
+            dim = dim or len(vector)
+            if len(vector) != dim or dim == 0:
+                raise InputError(f"{flag} {path}, line {number}: {len(vector)} dimensions, earlier lines {dim}")
+            words.append(fields[0])
+            rows.append(vector)
+    except UnicodeDecodeError:
+        raise InputError(f"{flag} {path}: neither JSON nor word-vector text (not UTF-8)") from None
+    return words, rows
+
+
+def sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside `path`; on success it replaces `path` in one rename."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    os.close(handle)
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def append_jsonl(path, record):
+    """Append one JSON line: the file is rewritten beside itself and renamed, under a folder lock."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    lock = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with atomic_path(path) as temporary:
+            with open(temporary, "w", encoding="utf-8") as out:
+                if os.path.exists(path):
+                    with open(path, encoding="utf-8") as old:
+                        shutil.copyfileobj(old, out)
+                out.write(json.dumps(record, sort_keys=True) + "\n")
+    finally:
+        os.close(lock)
+
+
+def check_output_path(path, flag):
+    """Fail before training, not after, when an output cannot be written."""
+    if path is None:
+        return
+    if os.path.isdir(path) and flag != "--save_model":
+        raise InputError(f"{flag} {path}: is a folder, not a file")
+    if flag == "--save_model" and os.path.exists(path) and not os.path.isdir(path):
+        raise InputError(f"{flag} {path}: exists and is not a folder")
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"{flag} {path}: {parent} is not writable")
+
+
+# ---------------------------------------------------------------------------
+# Evaluation and reporting (shared by the model families)
+# ---------------------------------------------------------------------------
+
+
+def evaluate(gold, predicted, labels):
+    """Accuracy, macro F1, per-class precision/recall/F1/support and the confusion matrix."""
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    ids = list(range(len(labels)))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        gold, predicted, labels=ids, zero_division=0)
+    return {
+        "accuracy": float(np.mean(np.asarray(gold) == np.asarray(predicted))),
+        "macro_f1": float(np.mean(f1)),
+        "per_class": {label: {"precision": float(precision[i]), "recall": float(recall[i]),
+                              "f1": float(f1[i]), "support": int(support[i])}
+                      for i, label in enumerate(labels)},
+        "confusion_matrix": confusion_matrix(gold, predicted, labels=ids).tolist(),
+    }
+
+
+def format_metrics(name, metrics, labels):
+    """The printed report of one split: scores, per-class table, labelled confusion matrix."""
+    width = max(len(label) for label in labels + ["macro avg"])
+    lines = [f"== {name}: accuracy {metrics['accuracy']:.4f}, macro F1 {metrics['macro_f1']:.4f} ==",
+             f"{'':{width}}  precision  recall      f1  support"]
+    for label in labels:
+        row = metrics["per_class"][label]
+        lines.append(f"{label:{width}}  {row['precision']:9.4f}  {row['recall']:6.4f}  "
+                     f"{row['f1']:6.4f}  {row['support']:7d}")
+    lines.append("confusion matrix (rows: gold, columns: predicted)")
+    cell = max(width, max(len(str(c)) for row in metrics["confusion_matrix"] for c in row))
+    lines.append(f"{'':{width}}  " + " ".join(f"{label[:cell]:>{cell}}" for label in labels))
+    for label, row in zip(labels, metrics["confusion_matrix"]):
+        lines.append(f"{label:{width}}  " + " ".join(f"{count:>{cell}}" for count in row))
+    return "\n".join(lines)
+
+
+def draw_confusion(path, results, labels):
+    """One panel per evaluated split, counts written in the cells."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results)
+    figure, axes = plt.subplots(1, len(names), figsize=(5.2 * len(names), 4.6), squeeze=False)
+    for axis, name in zip(axes[0], names):
+        matrix = np.asarray(results[name]["confusion_matrix"])
+        axis.imshow(matrix, cmap="Blues")
+        axis.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+        axis.set_yticks(range(len(labels)), labels)
+        axis.set_xlabel("predicted")
+        axis.set_ylabel("gold")
+        axis.set_title(f"{name}: accuracy {results[name]['accuracy']:.3f}")
+        for (row, column), count in np.ndenumerate(matrix):
+            axis.text(column, row, str(count), ha="center", va="center",
+                      color="white" if count > matrix.max() / 2 else "black")
+    figure.tight_layout()
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=120)
+    plt.close(figure)
+
+
+def write_predictions(path, data, probabilities):
+    """TSV for error analysis, one row per review of every split that was run."""
+    with atomic_path(path) as temporary:
+        with open(temporary, "w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+            writer.writerow(["split", "id", "gold", "predicted", "confidence", "text"])
+            for name, probs in probabilities.items():
+                split = data.splits[name]
+                gold = split.labels or [""] * len(split.ids)
+                for i, row in enumerate(probs):
+                    writer.writerow([name, split.ids[i], gold[i], data.labels[int(row.argmax())],
+                                     f"{row.max():.4f}", " ".join(split.texts[i])])
+
+
+def print_unlabelled(split, probs, labels):
+    print("== predictions (predicted, confidence, text) ==")
+    for i, row in enumerate(probs):
+        print(f"{labels[int(row.argmax())]}\t{row.max():.4f}\t{' '.join(split.texts[i])}")
+
+
+def report(args, data, probabilities, train_info, runtime):
+    """Print every split's scores, write the requested files; returns the run record."""
+    results = {}
+    for name, probs in probabilities.items():
+        split = data.splits[name]
+        if split.labels is None:
+            if not args.predictions_file:
+                print_unlabelled(split, probs, data.labels)
+            continue
+        results[name] = evaluate(data.label_ids(split), probs.argmax(axis=1), data.labels)
+        results[name]["examples"] = len(split.ids)
+        print(format_metrics(f"{name} ({split.path}, {len(split.ids)} reviews)", results[name], data.labels))
+    if args.predictions_file:
+        write_predictions(args.predictions_file, data, probabilities)
+        log.info("predictions written to %s", args.predictions_file)
+    if args.confusion_png and results:
+        draw_confusion(args.confusion_png, results, data.labels)
+        log.info("confusion matrix drawn in %s", args.confusion_png)
+    record = build_record(args, data, results, train_info, runtime)
+    if args.results_file:
+        append_jsonl(args.results_file, record)
+        log.info("run record appended to %s", args.results_file)
+    return record
+
+
+def git_commit():
+    """The script's git commit, with '-dirty' when tracked files differ; None outside git."""
+    folder = os.path.dirname(os.path.abspath(__file__))
+    try:
+        commit = subprocess.run(["git", "-C", folder, "rev-parse", "HEAD"], capture_output=True,
+                                text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", folder, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("-dirty" if dirty else "")
+
+
+def library_versions(names):
+    versions = {"python": platform.python_version()}
+    for name in names:
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            versions[name] = importlib.metadata.version(name)
+    return versions
+
+
+def build_record(args, data, results, train_info, runtime):
+    """One JSON-able record of the run: enough to rerun it and to trust its numbers."""
+    files = {flag: getattr(args, flag) for flag in ("train_file", "dev_file", "test_file", "predict_file")}
+    if args.load_model is None and args.embeddings.lower() != "none":
+        files["embeddings"] = args.embeddings
+    return {
+        "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": [PROG] + list(runtime["argv"]),
+        "config": vars(args),
+        "family": "lstm",
+        "backend": runtime["backend"],
+        "device": runtime["device"],
+        "versions": library_versions(["numpy", "scikit-learn", "keras", runtime["backend"]]),
+        "git_commit": git_commit(),
+        "data_sha256": {flag: sha256_file(path) for flag, path in files.items() if path},
+        "labels": data.labels,
+        "splits_evaluated": sorted(results),
+        "test_evaluated": "test" in results,
+        "results": results,
+        "train": train_info,
+        "predict_seconds": runtime["predict_seconds"],
+        "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+# ---------------------------------------------------------------------------
+# LSTM family (Keras 3)
+# ---------------------------------------------------------------------------
+
+
+def has_gpu():
+    return os.path.exists("/proc/driver/nvidia/version") or shutil.which("nvidia-smi") is not None
+
+
+def choose_backend(requested):
+    """--backend auto: KERAS_BACKEND if set, else the fastest installed backend for the device."""
+    installed = [name for name in BACKENDS if importlib.util.find_spec(name) is not None]
+    if requested == "auto":
+        requested = os.environ.get("KERAS_BACKEND")
+        if requested and requested not in BACKENDS:
+            raise InputError(f"KERAS_BACKEND={requested}: not one of {', '.join(BACKENDS)}")
+    if requested:
+        if requested not in installed:
+            raise InputError(f"--backend {requested}: {requested} is not installed "
+                             f"(installed: {', '.join(installed) or 'none'})")
+        return requested
+    for name in GPU_BACKEND_ORDER if has_gpu() else CPU_BACKEND_ORDER:
+        if name in installed:
+            return name
+    raise InputError("no Keras backend installed: pip install jax (or tensorflow, or torch)")
+
+
+def import_keras(backend):
+    """Import Keras on the chosen backend (which must be set before Keras' first import)."""
+    os.environ["KERAS_BACKEND"] = backend
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if backend != "tensorflow" and "tensorflow" not in sys.modules:
+        # Keras imports TensorFlow, when installed, just to seed it and to check types
+        # while saving: seconds and a gigabyte that a JAX or torch run does not need.
+        sys.modules["tensorflow"] = None
+    import keras
+
+    if keras.config.backend() != backend:
+        raise InputError(f"--backend {backend}: Keras was already imported with {keras.config.backend()} "
+                         "in this process; start a new one")
+    return keras
+
+
+def describe_device(backend):
+    if backend == "jax":
+        import jax
+
+        device = jax.devices()[0]
+        return "cpu" if device.platform == "cpu" else f"{device.platform}:{device.device_kind}"
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        return f"gpu:{gpus[0].name}" if gpus else "cpu"
+    import torch
+
+    return f"gpu:{torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "cpu"
+
+
+def build_vocabulary(train_texts, embedding_words):
+    """Index 0 is padding, 1 unknown; then training words by frequency, then the
+    embedding file's other words, so a dev/test word GloVe knows keeps its vector."""
+    counts = {}
+    for tokens in train_texts:
+        for token in tokens:
+            counts[token] = counts.get(token, 0) + 1
+    words = [PAD_TOKEN, OOV_TOKEN] + sorted(counts, key=lambda w: (-counts[w], w))
+    known = set(words)
+    words += sorted(word for word in embedding_words if word not in known)
+    return words
+
+
+def encode(texts, vocabulary, max_seq_len, padding):
+    """Token lists to a (reviews, max_seq_len) index matrix: the first tokens are kept;
+    padding goes after them (mask) or before them (pre)."""
+    matrix = np.full((len(texts), max_seq_len), PAD_INDEX, dtype=np.int32)
+    for row, tokens in enumerate(texts):
+        indices = [vocabulary.get(token, OOV_INDEX) for token in tokens[:max_seq_len]]
+        if padding == "mask":
+            matrix[row, :len(indices)] = indices
+        elif indices:
+            matrix[row, -len(indices):] = indices
+    return matrix
+
+
+def build_embedding_matrix(words, embedding_words, vectors, seed):
+    """Row i is the vector of words[i]: the file's vector where it has one, random
+    (with the file's mean and spread) for other words, zeros for padding."""
+    rng = np.random.default_rng(seed)
+    matrix = rng.normal(vectors.mean(), vectors.std(), size=(len(words), vectors.shape[1])).astype(np.float32)
+    matrix[PAD_INDEX] = 0.0
+    row_of = {word: i for i, word in enumerate(embedding_words)}
+    hits = [(i, row_of[word]) for i, word in enumerate(words) if word in row_of]
+    if hits:
+        mine, theirs = np.array(hits).T
+        matrix[mine] = vectors[theirs]
+    return matrix
+
+
+def log_coverage(train_texts, embedding_words):
+    """keras-io's 'converted N words (M misses)', for word types and tokens of train."""
+    known = set(embedding_words)
+    types = {token for tokens in train_texts for token in tokens}
+    tokens = [token for text in train_texts for token in text]
+    type_hits = len(types & known)
+    token_hits = sum(token in known for token in tokens)
+    log.info("embeddings: converted %d of %d training word types (%d misses); %.1f%% of %d training tokens",
+             type_hits, len(types), len(types) - type_hits, 100 * token_hits / len(tokens), len(tokens))
+    return {"train_types": len(types), "train_types_found": type_hits,
+            "train_tokens": len(tokens), "train_tokens_found": token_hits}
+
+
+def build_lstm_model(keras, config, vocabulary_size, num_labels):
+    """Embedding → [dense] → LSTM layers (optionally bidirectional) → [dropout] → softmax."""
+    layers = keras.layers
+    inputs = keras.Input(shape=(config["max_seq_len"],), dtype="int32", name="token_ids")
+    x = layers.Embedding(vocabulary_size, config["embedding_dim"], mask_zero=config["padding"] == "mask",
+                         trainable=config["trainable_embeddings"], name="embedding")(inputs)
+    if config["dense_after_embedding"]:
+        x = layers.Dense(config["dense_after_embedding"], activation="relu", name="token_dense")(x)
+    for i in range(config["lstm_layers"]):
+        # Every layer but the last hands its whole output sequence to the next one.
+        lstm = layers.LSTM(config["lstm_units"], dropout=config["dropout"],
+                           recurrent_dropout=config["recurrent_dropout"],
+                           return_sequences=i < config["lstm_layers"] - 1, name=f"lstm_{i + 1}")
+        x = layers.Bidirectional(lstm, name=f"bidirectional_{i + 1}")(x) if config["bidirectional"] else lstm(x)
+    if config["output_dropout"]:
+        x = layers.Dropout(config["output_dropout"], name="output_dropout")(x)
+    outputs = layers.Dense(num_labels, activation="softmax", name="output")(x)
+    return keras.Model(inputs, outputs, name="lstm_classifier")
+
+
+def make_optimizer(keras, config):
+    options = {"learning_rate": config["learning_rate"]}
+    if config["clipnorm"]:
+        options["clipnorm"] = config["clipnorm"]
+    if config["weight_decay"] is not None:
+        options["weight_decay"] = config["weight_decay"]
+    if config["optimizer"] in MOMENTUM_OPTIMIZERS:
+        options["momentum"] = config["momentum"]
+    classes = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad",
+               "nadam": "Nadam", "adamax": "Adamax", "adadelta": "Adadelta"}
+    return getattr(keras.optimizers, classes[config["optimizer"]])(**options)
+
+
+class LstmClassifier:
+    """A Keras model with the vocabulary and config it needs to label token lists."""
+
+    def __init__(self, keras, model, vocabulary, config):
+        self.keras, self.model, self.vocabulary, self.config = keras, model, vocabulary, config
+        self.index = {word: i for i, word in enumerate(vocabulary)}
+
+    def encode(self, texts):
+        return encode(texts, self.index, self.config["max_seq_len"], self.config["padding"])
+
+    def predict_proba(self, texts, batch_size=256):
+        return np.asarray(self.model.predict(self.encode(texts), batch_size=batch_size, verbose=0))
+
+    def save(self, folder, labels):
+        """Write model, vocabulary and config into a fresh folder, then swap it in."""
+        parent = os.path.dirname(os.path.abspath(folder))
+        os.makedirs(parent, exist_ok=True)
+        staging = tempfile.mkdtemp(dir=parent, prefix=".tmp-model-")
+        try:
+            self.model.save(os.path.join(staging, SAVED_KERAS_MODEL))
+            with open(os.path.join(staging, SAVED_VOCABULARY), "w", encoding="utf-8") as out:
+                json.dump(self.vocabulary, out)
+            with open(os.path.join(staging, SAVED_CONFIG), "w", encoding="utf-8") as out:
+                json.dump({"family": "lstm", "labels": labels, "config": self.config}, out, indent=1)
+            old = None
+            if os.path.exists(folder):
+                old = tempfile.mkdtemp(dir=parent, prefix=".old-model-")
+                os.replace(folder, os.path.join(old, "model"))
+            os.replace(staging, folder)
+            if old:
+                shutil.rmtree(old)
+        finally:
+            if os.path.exists(staging):
+                shutil.rmtree(staging)
+
+
+class EpochTimer:
+    """Wall seconds of each epoch (the first includes compilation)."""
+
+    def __init__(self, keras):
+        timer = self
+
+        class Callback(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                timer.start = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                timer.seconds.append(round(time.perf_counter() - timer.start, 3))
+
+        self.seconds, self.start, self.callback = [], 0.0, Callback()
+
+
+def lstm_config(args, embedding_dim):
+    """The settings a saved model needs to be rebuilt and to encode text."""
+    names = ("task", "max_seq_len", "trainable_embeddings", "dense_after_embedding", "lstm_layers",
+             "lstm_units", "bidirectional", "dropout", "recurrent_dropout", "output_dropout", "padding",
+             "optimizer", "learning_rate", "momentum", "weight_decay", "clipnorm")
+    config = {name: getattr(args, name) for name in names}
+    config["embedding_dim"] = embedding_dim
+    config["pretrained_embeddings"] = args.embeddings.lower() != "none"
+    if not config["pretrained_embeddings"]:
+        config["trainable_embeddings"] = True
+    return config
+
+
+def prepare_embeddings(args, train_texts):
+    """(vocabulary, embedding matrix or None, embedding dim, coverage) from --embeddings."""
+    if args.embeddings.lower() == "none":
+        vocabulary = build_vocabulary(train_texts, [])
+        return vocabulary, None, args.embedding_dim or 50, None
+    embedding_words, vectors = read_embeddings(args.embeddings)
+    dim = vectors.shape[1]
+    if args.embedding_dim and args.embedding_dim != dim:
+        raise InputError(f"--embedding_dim {args.embedding_dim} does not match the {dim}-d vectors "
+                         f"of --embeddings {args.embeddings}")
+    coverage = log_coverage(train_texts, embedding_words)
+    vocabulary = build_vocabulary(train_texts, embedding_words)
+    matrix = build_embedding_matrix(vocabulary, embedding_words, vectors, args.seed)
+    return vocabulary, matrix, dim, coverage
+
+
+def train_lstm(keras, args, data, prepared):
+    """Build and fit the LSTM with early stopping on dev loss; returns (classifier, train_info)."""
+    vocabulary, matrix, dim, coverage = prepared
+    config = lstm_config(args, dim)
+    model = build_lstm_model(keras, config, len(vocabulary), len(data.labels))
+    if matrix is not None:
+        model.get_layer("embedding").set_weights([matrix])
+    model.compile(optimizer=make_optimizer(keras, config), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.summary()
+    classifier = LstmClassifier(keras, model, vocabulary, config)
+    train, dev = data.splits["train"], data.splits["dev"]
+    timer = EpochTimer(keras)
+    callbacks = [timer.callback]
+    if args.patience:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience,
+                                                       restore_best_weights=True, verbose=1))
+    start = time.perf_counter()
+    history = model.fit(classifier.encode(train.texts), data.label_ids(train),
+                        validation_data=(classifier.encode(dev.texts), data.label_ids(dev)),
+                        epochs=args.epochs, batch_size=args.batch_size, callbacks=callbacks,
+                        verbose=args.verbose)
+    seconds = time.perf_counter() - start
+    curves = {key: [round(float(v), 5) for v in values] for key, values in history.history.items()}
+    epochs_run = len(curves["loss"])
+    best_epoch = int(np.argmin(curves["val_loss"])) + 1 if args.patience else epochs_run
+    return classifier, {
+        "epochs_run": epochs_run,
+        "best_epoch": best_epoch,
+        "history": curves,
+        "epoch_seconds": timer.seconds,
+        "train_seconds": round(seconds, 3),
+        "train_examples_per_second": round(len(train.ids) * epochs_run / seconds, 1),
+        "train_examples": len(train.ids),
+        "parameters": int(model.count_params()),
+        "trainable_parameters": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
+        "vocabulary_size": len(vocabulary),
+        "embedding_coverage": coverage,
+        "model_config": config,
+    }
+
+
+def read_saved_config(folder):
+    """The config.json of a --save_model folder, or a one-line error saying what is wrong."""
+    if not os.path.isdir(folder):
+        raise InputError(f"--load_model {folder}: no such folder")
+    path = os.path.join(folder, SAVED_CONFIG)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            saved = json.load(handle)
+        family, labels, config = saved["family"], saved["labels"], saved["config"]
+    except FileNotFoundError:
+        raise InputError(f"--load_model {folder}: not a saved model (no {SAVED_CONFIG})") from None
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise InputError(f"--load_model {folder}: {SAVED_CONFIG} is not a saved model's config") from None
+    if family != "lstm":
+        raise InputError(f"--load_model {folder}: model family {family!r} is not known to this version")
+    for name in (SAVED_KERAS_MODEL, SAVED_VOCABULARY):
+        if not os.path.isfile(os.path.join(folder, name)):
+            raise InputError(f"--load_model {folder}: incomplete saved model (no {name})")
+    return labels, config
+
+
+def load_lstm(keras, folder, config):
+    with open(os.path.join(folder, SAVED_VOCABULARY), encoding="utf-8") as handle:
+        vocabulary = json.load(handle)
+    try:
+        model = keras.models.load_model(os.path.join(folder, SAVED_KERAS_MODEL))
+    except (OSError, ValueError) as error:
+        raise InputError(f"--load_model {folder}: {SAVED_KERAS_MODEL} cannot be loaded ({error})") from None
+    return LstmClassifier(keras, model, vocabulary, config)
+
+
+# ---------------------------------------------------------------------------
+# main
+# ---------------------------------------------------------------------------
+
+
+def run(args, given, argv):
+    """Check all input, then train (or load), evaluate, report; returns the run record."""
+    saved_labels = None
+    if args.load_model:
+        saved_labels, saved_config = read_saved_config(args.load_model)
+        args.train_file = None
+        for name in ("task", "max_seq_len", "padding"):
+            setattr(args, name, saved_config[name])
+        if "dev_file" not in given and (args.predict_file or not os.path.exists(args.dev_file)):
+            args.dev_file = None  # predict-only: dev is evaluated only when asked for
+        if not (args.dev_file or args.test_file or args.predict_file):
+            raise InputError("--load_model: nothing to do; give --dev_file, --test_file or --predict_file")
+    for path, flag in ((args.results_file, "--results_file"), (args.predictions_file, "--predictions_file"),
+                       (args.confusion_png, "--confusion_png"), (args.save_model, "--save_model")):
+        check_output_path(path, flag)
+    data = read_data(args, saved_labels)
+    prepared = None if args.load_model else prepare_embeddings(args, data.splits["train"].texts)
+    backend = choose_backend(args.backend)
+    keras = import_keras(backend)
+    keras.utils.set_random_seed(args.seed)
+    device = describe_device(backend)
+    log.info("Keras %s on %s (%s)", keras.__version__, backend, device)
+    if args.load_model:
+        classifier = load_lstm(keras, args.load_model, saved_config)
+        train_info = {"loaded_from": os.path.abspath(args.load_model), "model_config": saved_config}
+    else:
+        classifier, train_info = train_lstm(keras, args, data, prepared)
+    probabilities, predict_seconds = {}, {}
+    for name, split in data.splits.items():
+        if name != "train":
+            start = time.perf_counter()
+            probabilities[name] = classifier.predict_proba(split.texts)
+            predict_seconds[name] = round(time.perf_counter() - start, 3)
+    if args.save_model:
+        classifier.save(args.save_model, data.labels)
+        log.info("model saved in %s", args.save_model)
+    runtime = {"argv": argv, "backend": backend, "device": device, "predict_seconds": predict_seconds}
+    return report(args, data, probabilities, train_info, runtime)
+
+
+def main(argv=None):
+    """Command-line entry point; also the library entry for tests. Returns the run record."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stderr)
+    log.setLevel(logging.INFO)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    given = explicit_flags(parser, argv)
+    try:
+        check_flags(args, given)
+        return run(args, given, argv)
+    except InputError as error:
+        sys.stderr.write(f"{PROG}: error: {error}\n")
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{PROG}: interrupted; no output file was half-written\n")
+        raise SystemExit(130) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,173 @@
+"""The script as users run it: --help, bad input (one line, exit 2, nothing written), and tiny
+end-to-end trainings through main() and through the command line."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import lfd_assignment3 as lfd
+from conftest import ROOT, base_args
+
+SCRIPT = os.path.join(ROOT, "lfd_assignment3.py")
+
+
+def run_cli(*argv, cwd=None):
+    return subprocess.run([sys.executable, SCRIPT, *argv], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_help_lists_every_group():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for text in ("data:", "embeddings (LSTM):", "LSTM model:", "training:", "output and reuse:",
+                 "--train_file", "--embeddings", "--recurrent_dropout", "cuDNN", "(default: 50)"):
+        assert text in result.stdout
+
+
+def outputs(corpus):
+    out = corpus["out"]
+    return ["--results_file", str(out / "results.jsonl"), "--predictions_file", str(out / "preds.tsv"),
+            "--confusion_png", str(out / "cm.png"), "--save_model", str(out / "model")]
+
+
+def write(corpus, name, text):
+    path = corpus["dir"] / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+BAD_INPUT = {
+    "missing train file": (lambda c: ["--train_file", str(c["dir"] / "nope.txt")], "--train_file .*nope.txt: no such file"),
+    "empty train file": (lambda c: ["--train_file", write(c, "empty.txt", "\n\n")], "no reviews in the file"),
+    "malformed line": (lambda c: ["--train_file", write(c, "bad.txt", "books pos 1.txt a b\nbooks\n")],
+                       "bad.txt, line 2: expected"),
+    "unknown dev label": (lambda c: ["--dev_file", write(c, "d.txt", "sports pos 1.txt a b\n")],
+                          "--dev_file .*label\\(s\\) sports not seen in training"),
+    "unknown test label": (lambda c: ["--test_file", write(c, "t.txt", "dvd pos 1.txt a b\n")],
+                           "--test_file .*dvd not seen in training"),
+    "missing test file": (lambda c: ["--test_file", str(c["dir"] / "none.txt")], "--test_file .*no such file"),
+    "missing predict file": (lambda c: ["--predict_file", str(c["dir"] / "none.txt")], "--predict_file .*no such file"),
+    "missing embeddings": (lambda c: ["--embeddings", str(c["dir"] / "glove.json")], "--embeddings .*no such file"),
+    "ragged embeddings": (lambda c: ["--embeddings", write(c, "r.json", '{"a": [1, 2], "b": [1]}')],
+                          "'b' has 1 dimensions"),
+    "embeddings neither JSON nor text": (lambda c: ["--embeddings", write(c, "x.txt", "hello world\n")],
+                                         "neither JSON nor"),
+    "wrong embedding dimension": (lambda c: ["--embedding_dim", "300"],
+                                  "--embedding_dim 300 does not match the 4-d vectors"),
+    "zero lstm units": (lambda c: ["--lstm_units", "0"], "--lstm_units: must be a positive integer, got 0"),
+    "negative batch size": (lambda c: ["--batch_size", "-4"], "--batch_size: must be a positive integer"),
+    "zero max_seq_len": (lambda c: ["--max_seq_len", "0"], "--max_seq_len: must be a positive integer"),
+    "zero epochs": (lambda c: ["--epochs", "0"], "--epochs: must be a positive integer"),
+    "zero learning rate": (lambda c: ["--learning_rate", "0"], "--learning_rate: must be a positive number"),
+    "dropout of one": (lambda c: ["--dropout", "1"], "--dropout: must be in \\[0, 1\\)"),
+    "unknown optimizer": (lambda c: ["--optimizer", "lbfgs"], "--optimizer: invalid choice: 'lbfgs'"),
+    "unknown backend": (lambda c: ["--backend", "theano"], "--backend: invalid choice: 'theano'"),
+    "momentum with adam": (lambda c: ["--momentum", "0.9"], "--momentum applies to sgd and rmsprop"),
+    "load_model missing folder": (lambda c: ["--load_model", str(c["dir"] / "nomodel")], "--load_model .*no such folder"),
+    "load_model not a model": (lambda c: ["--load_model", str(c["dir"])], "not a saved model \\(no config.json\\)"),
+    "untrained random embeddings": (lambda c: ["--embeddings", "none", "--no-trainable_embeddings"],
+                                    "would leave random vectors untrained"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUT))
+def test_bad_input_is_one_line_exit_2_nothing_written(corpus, case):
+    extra, message = BAD_INPUT[case]
+    argv = base_args(corpus, *extra(corpus))
+    if "--load_model" in argv:  # train_file and save_model exclude load_model
+        argv = argv[2:]
+        result = run_cli(*argv, *outputs(corpus)[:6])
+    else:
+        result = run_cli(*argv, *outputs(corpus))
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr
+    import re
+    assert re.search(message, errors[0]), errors[0]
+    assert os.listdir(corpus["out"]) == []
+
+
+def test_train_evaluate_save_load_predict(corpus):
+    out = corpus["out"]
+    record = lfd.main(base_args(corpus, "--epochs", "4", "--test_file", corpus["test"], *outputs(corpus)))
+    # The record: config, provenance, metrics per split, timings.
+    assert record["family"] == "lstm" and record["backend"] in lfd.BACKENDS
+    assert record["splits_evaluated"] == ["dev", "test"] and record["test_evaluated"]
+    assert record["labels"] == ["books", "camera", "music"]
+    assert set(record["data_sha256"]) == {"train_file", "dev_file", "test_file", "embeddings"}
+    assert record["data_sha256"]["train_file"] == lfd.sha256_file(corpus["train"])
+    train = record["train"]
+    assert 1 <= train["best_epoch"] <= train["epochs_run"] <= 4
+    assert len(train["epoch_seconds"]) == train["epochs_run"] == len(train["history"]["val_loss"])
+    assert train["train_examples"] == 36 and train["train_examples_per_second"] > 0
+    assert train["embedding_coverage"]["train_types_found"] == 22  # "bad" is not in the fixture vectors
+    dev = record["results"]["dev"]
+    assert np.sum(dev["confusion_matrix"]) == dev["examples"] == 12
+    assert dev["accuracy"] == pytest.approx(np.trace(dev["confusion_matrix"]) / 12)
+    assert record["peak_memory_mib"] > 0
+    logged = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert len(logged) == 1 and logged[0]["results"] == record["results"]
+    # The predictions file loads as a table with one row per evaluated review.
+    with open(out / "preds.tsv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    assert [r["split"] for r in rows].count("dev") == 12 and len(rows) == 24
+    dev_rows = [r for r in rows if r["split"] == "dev"]
+    assert np.mean([r["gold"] == r["predicted"] for r in dev_rows]) == pytest.approx(dev["accuracy"])
+    assert (out / "cm.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(os.listdir(out / "model")) == ["config.json", "model.keras", "vocabulary.json"]
+
+    # Loading needs no model flags and reproduces the saved run's scores exactly.
+    loaded = lfd.main(["--load_model", str(out / "model"), "--dev_file", corpus["dev"], "--test_file", corpus["test"],
+                       "--predictions_file", str(out / "preds_loaded.tsv"), "--verbose", "0"])
+    assert loaded["results"] == record["results"]
+    assert (out / "preds_loaded.tsv").read_text() == (out / "preds.tsv").read_text()
+    assert "train_file" not in loaded["data_sha256"]
+
+    # Predict-only on unlabelled text.
+    texts = corpus["dir"] / "new.txt"
+    texts.write_text("Album Song Guitar band\n\nlens zoom photo\n", encoding="utf-8")
+    predicted = lfd.main(["--load_model", str(out / "model"), "--predict_file", str(texts),
+                          "--predictions_file", str(out / "new.tsv")])
+    assert predicted["splits_evaluated"] == []
+    with open(out / "new.tsv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    assert [(r["split"], r["id"], r["gold"]) for r in rows] == [("predict", "1", ""), ("predict", "3", "")]
+    assert rows[0]["text"] == "album song guitar band"
+    assert all(r["predicted"] in record["labels"] for r in rows)
+
+
+def test_stacked_bidirectional_dense_architecture(corpus):
+    """Parameter count of embedding(4) -> dense(5) -> 2 stacked BiLSTM(3) -> softmax(3)."""
+    record = lfd.main(base_args(corpus, "--epochs", "1", "--lstm_units", "3", "--lstm_layers", "2",
+                                "--bidirectional", "--dense_after_embedding", "5", "--dropout", "0.2",
+                                "--recurrent_dropout", "0.2", "--output_dropout", "0.3", "--padding", "pre",
+                                "--trainable_embeddings", "--optimizer", "sgd", "--momentum", "0.9",
+                                "--clipnorm", "1.0"))
+    lstm = lambda inputs, units: 4 * (units * (inputs + units) + units)  # noqa: E731
+    vocabulary = record["train"]["vocabulary_size"]
+    expected = (vocabulary * 4 + (4 * 5 + 5) + 2 * lstm(5, 3) + 2 * lstm(6, 3) + (6 * 3 + 3))
+    assert record["train"]["parameters"] == expected
+    assert record["train"]["trainable_parameters"] == expected  # embeddings trainable
+    assert record["train"]["model_config"]["padding"] == "pre"
+
+
+def test_random_embeddings_and_sentiment_task(corpus):
+    record = lfd.main(base_args(corpus, "--embeddings", "none", "--embedding_dim", "6", "--task", "sentiment",
+                                "--epochs", "1", "--optimizer", "adamw", "--weight_decay", "0.01"))
+    assert record["labels"] == ["neg", "pos"]
+    train = record["train"]
+    assert train["model_config"]["trainable_embeddings"] and train["embedding_coverage"] is None
+    assert train["trainable_parameters"] == train["parameters"]
+    assert "embeddings" not in record["data_sha256"]
+
+
+def test_command_line_run_prints_report(corpus):
+    result = run_cli(*base_args(corpus, "--epochs", "1", "--max_train_samples", "20", "--embeddings", corpus["emb_gz"]))
+    assert result.returncode == 0, result.stderr
+    assert "== dev (" in result.stdout and "confusion matrix (rows: gold, columns: predicted)" in result.stdout
+    assert "Total params" in result.stdout
+    assert "converted" in result.stderr and "training word types" in result.stderr
