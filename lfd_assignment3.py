@@ -26,7 +26,6 @@ import argparse
 import contextlib
 import csv
 import datetime
-import fcntl
 import gzip
 import hashlib
 import importlib.metadata
@@ -35,15 +34,21 @@ import json
 import logging
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
+
+try:  # Unix only; without them no file lock, no peak-memory figure
+    import fcntl
+    import resource
+except ImportError:
+    fcntl = resource = None
 
 # ---------------------------------------------------------------------------
 # Constants
@@ -64,6 +69,14 @@ MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
 SAVED_CONFIG = "config.json"
 SAVED_KERAS_MODEL = "model.keras"
 SAVED_VOCABULARY = "vocabulary.json"
+SAVED_MODEL_KEYS = ("task", "max_seq_len", "padding")
+# Flags that shape or train a model; --load_model takes them from the saved config.
+MODEL_FLAGS = {
+    "task", "max_train_samples", "max_seq_len", "embeddings", "embedding_dim", "trainable_embeddings",
+    "dense_after_embedding", "lstm_layers", "lstm_units", "bidirectional", "dropout", "recurrent_dropout",
+    "output_dropout", "padding", "optimizer", "learning_rate", "momentum", "weight_decay", "clipnorm",
+    "batch_size", "epochs", "patience", "seed",
+}
 
 log = logging.getLogger(PROG)
 
@@ -75,6 +88,15 @@ class InputError(Exception):
 # ---------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show defaults, except the empty ones (None), which say nothing."""
+
+    def _get_help_string(self, action):
+        if action.default is None:
+            return action.help
+        return super()._get_help_string(action)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -113,6 +135,13 @@ def non_negative_float(text):
     return value
 
 
+def seed_value(text):
+    value = int(text)
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be in [0, 2**32), got {text}")
+    return value
+
+
 def rate(text):
     value = float(text)
     if not 0 <= value < 1:
@@ -124,36 +153,36 @@ def build_parser():
     parser = OneLineErrorParser(
         prog=PROG,
         description="Train and evaluate an LSTM text classifier on the product-review data.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
         allow_abbrev=False,
         epilog="Errors in input files or flags are reported in one line with exit status 2. "
         "See README.md for measured speeds and examples.",
     )
     data = parser.add_argument_group("data")
-    data.add_argument("-i", "--train_file", default="train.txt",
+    data.add_argument("-i", "--train_file", default="train.txt", metavar="FILE",
                       help="training data, one review a line: <category> <sentiment> <id> <tokens...>")
-    data.add_argument("-d", "--dev_file", default="dev.txt",
+    data.add_argument("-d", "--dev_file", default="dev.txt", metavar="FILE",
                       help="development data: early stopping and the dev evaluation")
-    data.add_argument("-t", "--test_file", default=None,
+    data.add_argument("-t", "--test_file", default=None, metavar="FILE",
                       help="test data; evaluated only when given")
-    data.add_argument("--predict_file", default=None,
+    data.add_argument("--predict_file", default=None, metavar="FILE",
                       help="unlabelled texts, one a line (lowercased and split on whitespace): "
                       "predicted labels go to --predictions_file, or to stdout")
     data.add_argument("--task", choices=sorted(TASK_COLUMN), default="category",
                       help="label column: the 6 categories or pos/neg sentiment")
-    data.add_argument("--max_train_samples", type=positive_int, default=None,
+    data.add_argument("--max_train_samples", type=positive_int, default=None, metavar="N",
                       help="train on the first N training reviews only (a quick smoke run)")
-    data.add_argument("--max_seq_len", type=positive_int, default=50,
+    data.add_argument("--max_seq_len", type=positive_int, default=50, metavar="N",
                       help="tokens kept from the start of each review (the course's cut-off is 50; "
                       "the median review has about 100)")
 
     emb = parser.add_argument_group("embeddings (LSTM)")
-    emb.add_argument("-e", "--embeddings", default="glove_reviews.json",
+    emb.add_argument("-e", "--embeddings", default="glove_reviews.json", metavar="FILE",
                      help="pretrained word vectors: JSON {word: [floats]} or word2vec/GloVe text "
                      "(word v1 ... vn, optionally .gz); 'none' trains embeddings from random initialisation")
-    emb.add_argument("--embedding_dim", type=positive_int, default=None,
-                     help="embedding size with --embeddings none (default 50); "
-                     "with a file it must match the file's dimension if given")
+    emb.add_argument("--embedding_dim", type=positive_int, default=None, metavar="N",
+                     help="embedding size with --embeddings none (50 if not given); "
+                     "with a file it is the file's, and if given must match it")
     emb.add_argument("--trainable_embeddings", action=argparse.BooleanOptionalAction, default=False,
                      help="update the pretrained vectors during training (frozen otherwise); "
                      "always on with --embeddings none")
@@ -161,18 +190,18 @@ def build_parser():
                      help="add a per-token dense layer (ReLU) of UNITS between embedding and LSTM")
 
     lstm = parser.add_argument_group("LSTM model")
-    lstm.add_argument("--lstm_layers", type=positive_int, default=1,
+    lstm.add_argument("--lstm_layers", type=positive_int, default=1, metavar="N",
                       help="stacked LSTM layers (all but the last return sequences)")
-    lstm.add_argument("--lstm_units", type=positive_int, default=128,
+    lstm.add_argument("--lstm_units", type=positive_int, default=128, metavar="N",
                       help="units per LSTM layer (per direction with --bidirectional)")
     lstm.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=False,
                       help="read each review in both directions")
-    lstm.add_argument("--dropout", type=rate, default=0.0,
+    lstm.add_argument("--dropout", type=rate, default=0.0, metavar="RATE",
                       help="LSTM dropout: fraction of the input connections dropped at each step")
-    lstm.add_argument("--recurrent_dropout", type=rate, default=0.0,
+    lstm.add_argument("--recurrent_dropout", type=rate, default=0.0, metavar="RATE",
                       help="LSTM recurrent dropout: fraction of the recurrent state connections dropped "
                       "(on a GPU this disables the fused cuDNN kernel: much slower)")
-    lstm.add_argument("--output_dropout", type=rate, default=0.0,
+    lstm.add_argument("--output_dropout", type=rate, default=0.0, metavar="RATE",
                       help="dropout before the softmax output layer")
     lstm.add_argument("--padding", choices=("mask", "pre"), default="mask",
                       help="mask: pad at the end and mask padding out; pre: pad at the start, no mask "
@@ -180,20 +209,21 @@ def build_parser():
 
     train = parser.add_argument_group("training")
     train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="optimizer")
-    train.add_argument("--learning_rate", type=positive_float, default=1e-3, help="learning rate")
-    train.add_argument("--momentum", type=non_negative_float, default=0.0,
+    train.add_argument("--learning_rate", type=positive_float, default=1e-3, metavar="LR", help="learning rate")
+    train.add_argument("--momentum", type=non_negative_float, default=0.0, metavar="M",
                        help="momentum, for sgd and rmsprop only")
-    train.add_argument("--weight_decay", type=non_negative_float, default=None,
-                       help="decoupled weight decay (default: the optimizer's own, 0.004 for adamw, none otherwise)")
-    train.add_argument("--clipnorm", type=positive_float, default=None,
+    train.add_argument("--weight_decay", type=non_negative_float, default=None, metavar="WD",
+                       help="decoupled weight decay, for any optimizer (if not given: the optimizer's own, "
+                       "0.004 for adamw, none for the others)")
+    train.add_argument("--clipnorm", type=positive_float, default=None, metavar="NORM",
                        help="clip each gradient to this norm")
-    train.add_argument("--batch_size", type=positive_int, default=32, help="training batch size")
-    train.add_argument("--epochs", type=positive_int, default=50,
+    train.add_argument("--batch_size", type=positive_int, default=32, metavar="N", help="training batch size")
+    train.add_argument("--epochs", type=positive_int, default=50, metavar="N",
                        help="maximum epochs (early stopping usually ends training sooner)")
-    train.add_argument("--patience", type=non_negative_int, default=3,
+    train.add_argument("--patience", type=non_negative_int, default=3, metavar="N",
                        help="stop after this many epochs without a lower dev loss and restore the best "
                        "weights; 0 disables early stopping")
-    train.add_argument("--seed", type=int, default=1, help="random seed, applied before anything random")
+    train.add_argument("--seed", type=seed_value, default=1, metavar="N", help="random seed, applied before anything random")
     train.add_argument("--backend", choices=("auto",) + BACKENDS, default="auto",
                        help="Keras backend; auto honours KERAS_BACKEND, else takes the fastest installed "
                        "one for the device (CPU: jax, tensorflow, torch; GPU: tensorflow, jax, torch)")
@@ -201,12 +231,12 @@ def build_parser():
                        help="Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch")
 
     out = parser.add_argument_group("output and reuse")
-    out.add_argument("--results_file", default=None,
+    out.add_argument("--results_file", default=None, metavar="FILE",
                      help="append one JSON line per run: config, versions, data hashes, metrics, timings")
-    out.add_argument("--predictions_file", default=None,
+    out.add_argument("--predictions_file", default=None, metavar="FILE",
                      help="write a TSV (split, id, gold, predicted, confidence, text) of every evaluated "
                      "or predicted review")
-    out.add_argument("--confusion_png", default=None,
+    out.add_argument("--confusion_png", default=None, metavar="FILE",
                      help="draw the confusion matrix of each evaluated split into this PNG")
     out.add_argument("--save_model", default=None, metavar="DIR",
                      help="save the trained model, vocabulary, labels and config into DIR")
@@ -230,6 +260,11 @@ def check_flags(args, given):
     """Refuse flag combinations that cannot mean what the user wants."""
     if args.momentum and args.optimizer not in MOMENTUM_OPTIMIZERS:
         raise InputError(f"--momentum applies to {' and '.join(MOMENTUM_OPTIMIZERS)}, not --optimizer {args.optimizer}")
+    if args.padding == "pre" and args.bidirectional:
+        raise InputError("--padding pre with --bidirectional: the backward direction would read the padding "
+                         "last; use --padding mask")
+    if args.confusion_png and importlib.util.find_spec("matplotlib") is None:
+        raise InputError(f"--confusion_png {args.confusion_png}: matplotlib is not installed")
     if args.embeddings.lower() == "none" and "trainable_embeddings" in given and not args.trainable_embeddings:
         raise InputError("--no-trainable_embeddings with --embeddings none would leave random vectors untrained")
     if args.load_model:
@@ -242,14 +277,6 @@ def check_flags(args, given):
         if "save_model" in given:
             raise InputError("--save_model and --load_model exclude each other: the model is already saved")
 
-
-# Flags that shape or train a model; --load_model takes them from the saved config.
-MODEL_FLAGS = {
-    "task", "max_train_samples", "max_seq_len", "embeddings", "embedding_dim", "trainable_embeddings",
-    "dense_after_embedding", "lstm_layers", "lstm_units", "bidirectional", "dropout", "recurrent_dropout",
-    "output_dropout", "padding", "optimizer", "learning_rate", "momentum", "weight_decay", "clipnorm",
-    "batch_size", "epochs", "patience", "seed",
-}
 
 
 # ---------------------------------------------------------------------------
@@ -270,47 +297,52 @@ class Split:
 
 @dataclass
 class Data:
-    """Everything the model families share: the splits and the label order."""
+    """Everything the model families share: the splits, the label order and the
+    SHA-256 of every input file, taken when it was read."""
 
     labels: list
     splits: dict = field(default_factory=dict)
+    sha256: dict = field(default_factory=dict)
 
     def label_ids(self, split):
         index = {label: i for i, label in enumerate(self.labels)}
         return np.array([index[label] for label in split.labels], dtype=np.int64)
 
 
-def open_text(path, flag):
-    """Open a UTF-8 text file, gzipped or not, with errors that name the flag."""
+@contextlib.contextmanager
+def reading(path, flag):
+    """Open a UTF-8 text file, gzipped or not; read errors become one-line InputErrors."""
     if not os.path.exists(path):
         raise InputError(f"{flag} {path}: no such file")
     if os.path.isdir(path):
         raise InputError(f"{flag} {path}: is a folder, not a file")
-    with open(path, "rb") as handle:
-        gzipped = handle.read(2) == b"\x1f\x8b"
-    if gzipped:
-        return gzip.open(path, "rt", encoding="utf-8")
-    return open(path, encoding="utf-8")
+    try:
+        with open(path, "rb") as handle:
+            gzipped = handle.read(2) == b"\x1f\x8b"
+        opener = gzip.open if gzipped else open
+        with opener(path, "rt", encoding="utf-8-sig") as handle:
+            yield handle
+    except UnicodeDecodeError as error:
+        raise InputError(f"{flag} {path}: not UTF-8 text ({error.reason})") from None
+    except (OSError, EOFError, zlib.error) as error:
+        raise InputError(f"{flag} {path}: cannot be read ({error})") from None
 
 
 def read_corpus(path, task, flag, name):
     """Read `<category> <sentiment> <id> <tokens...>` lines; blank lines are skipped."""
     ids, texts, labels = [], [], []
     column = TASK_COLUMN[task]
-    try:
-        with open_text(path, flag) as handle:
-            for number, line in enumerate(handle, start=1):
-                fields = line.split()
-                if not fields:
-                    continue
-                if len(fields) < 4:
-                    raise InputError(f"{flag} {path}, line {number}: expected "
-                                     f"'<category> <sentiment> <id> <tokens...>', got {len(fields)} field(s)")
-                labels.append(fields[column])
-                ids.append(fields[2])
-                texts.append(fields[3:])
-    except UnicodeDecodeError as error:
-        raise InputError(f"{flag} {path}: not UTF-8 text ({error.reason})") from None
+    with reading(path, flag) as handle:
+        for number, line in enumerate(handle, start=1):
+            fields = line.split()
+            if not fields:
+                continue
+            if len(fields) < 4:
+                raise InputError(f"{flag} {path}, line {number}: expected "
+                                 f"'<category> <sentiment> <id> <tokens...>', got {len(fields)} field(s)")
+            labels.append(fields[column])
+            ids.append(fields[2])
+            texts.append(fields[3:])
     if not texts:
         raise InputError(f"{flag} {path}: no reviews in the file")
     return Split(name, path, ids, texts, labels)
@@ -319,14 +351,11 @@ def read_corpus(path, task, flag, name):
 def read_unlabelled(path, flag="--predict_file"):
     """Read one text a line (lowercased, split on whitespace); ids are line numbers."""
     ids, texts = [], []
-    try:
-        with open_text(path, flag) as handle:
-            for number, line in enumerate(handle, start=1):
-                if line.strip():
-                    ids.append(str(number))
-                    texts.append(line.lower().split())
-    except UnicodeDecodeError as error:
-        raise InputError(f"{flag} {path}: not UTF-8 text ({error.reason})") from None
+    with reading(path, flag) as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                ids.append(str(number))
+                texts.append(line.lower().split())
     if not texts:
         raise InputError(f"{flag} {path}: no texts in the file")
     return Split("predict", path, ids, texts)
@@ -334,36 +363,37 @@ def read_unlabelled(path, flag="--predict_file"):
 
 def read_data(args, labels=None):
     """Read every data file the flags name; labels are sorted and fit on train only."""
-    splits = {}
+    data = Data(labels)
     if labels is None:
         train = read_corpus(args.train_file, args.task, "--train_file", "train")
         if args.max_train_samples:
-            train = Split("train", train.path, train.ids[:args.max_train_samples],
-                          train.texts[:args.max_train_samples], train.labels[:args.max_train_samples])
-        labels = sorted(set(train.labels))
-        if len(labels) < 2:
-            raise InputError(f"--train_file {args.train_file}: only one label ({labels[0]}) for --task {args.task}")
-        splits["train"] = train
+            keep = args.max_train_samples
+            train = Split("train", train.path, train.ids[:keep], train.texts[:keep], train.labels[:keep])
+        data.labels = sorted(set(train.labels))
+        if len(data.labels) < 2:
+            raise InputError(f"--train_file {args.train_file}: only one label ({data.labels[0]}) "
+                             f"for --task {args.task}")
+        data.splits["train"] = train
     for name, path in (("dev", args.dev_file), ("test", args.test_file)):
         if path:
             split = read_corpus(path, args.task, f"--{name}_file", name)
-            unknown = sorted(set(split.labels) - set(labels))
+            unknown = sorted(set(split.labels) - set(data.labels))
             if unknown:
                 raise InputError(f"--{name}_file {path}: label(s) {', '.join(unknown)} not seen in training "
-                                 f"(known: {', '.join(labels)})")
-            splits[name] = split
+                                 f"(known: {', '.join(data.labels)})")
+            data.splits[name] = split
     if args.predict_file:
-        splits["predict"] = read_unlabelled(args.predict_file)
-    return Data(labels, splits)
+        data.splits["predict"] = read_unlabelled(args.predict_file)
+    for name, split in data.splits.items():
+        data.sha256[f"{name}_file"] = sha256_file(split.path)
+    return data
 
 
 def read_embeddings(path, flag="--embeddings"):
-    """Read word vectors from course JSON or word2vec/GloVe text; returns (words, matrix)."""
-    with open_text(path, flag) as handle:
-        try:
-            start = handle.read(1 << 12)
-        except UnicodeDecodeError:
-            raise InputError(f"{flag} {path}: neither JSON nor word-vector text (not UTF-8)") from None
+    """Read word vectors from course JSON or word2vec/GloVe text; returns (words, matrix).
+    A repeated word keeps its first vector."""
+    with reading(path, flag) as handle:
+        start = handle.read(1 << 12)
         handle.seek(0)
         if start.lstrip()[:1] in ("{", "["):
             words, rows = read_json_vectors(handle, path, flag)
@@ -371,48 +401,55 @@ def read_embeddings(path, flag="--embeddings"):
             words, rows = read_text_vectors(handle, path, flag)
     if not words:
         raise InputError(f"{flag} {path}: no word vectors in the file")
-    return words, np.asarray(rows, dtype=np.float32)
+    vectors = np.asarray(rows, dtype=np.float32)
+    if not np.isfinite(vectors).all():
+        raise InputError(f"{flag} {path}: vectors hold NaN or infinite values")
+    return words, vectors
 
 
 def read_json_vectors(handle, path, flag):
     try:
         table = json.load(handle)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except json.JSONDecodeError as error:
         raise InputError(f"{flag} {path}: not valid JSON ({error})") from None
     if not isinstance(table, dict):
         raise InputError(f"{flag} {path}: expected a JSON object {{word: [floats]}}")
-    words, rows, dim = [], [], None
+    dim = None
     for word, vector in table.items():
-        if not isinstance(vector, list) or not all(isinstance(v, (int, float)) for v in vector):
+        if not isinstance(vector, list) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in vector):
             raise InputError(f"{flag} {path}: the vector of {word!r} is not a list of numbers")
         dim = dim or len(vector)
         if len(vector) != dim or dim == 0:
             raise InputError(f"{flag} {path}: {word!r} has {len(vector)} dimensions, earlier words {dim}")
-        words.append(word)
-        rows.append(vector)
-    return words, rows
+    return list(table), list(table.values())
 
 
 def read_text_vectors(handle, path, flag):
-    words, rows, dim = [], [], None
-    try:
-        for number, line in enumerate(handle, start=1):
-            fields = line.rstrip().split(" ")
-            if number == 1 and len(fields) == 2 and all(f.isdigit() for f in fields):
-                continue  # word2vec header: "<count> <dimension>"
-            if not line.strip():
-                continue
-            try:
-                vector = [float(v) for v in fields[1:]]
-            except ValueError:
-                raise InputError(f"{flag} {path}, line {number}: neither JSON nor 'word v1 ... vn' text") from None
-            dim = dim or len(vector)
-            if len(vector) != dim or dim == 0:
-                raise InputError(f"{flag} {path}, line {number}: {len(vector)} dimensions, earlier lines {dim}")
-            words.append(fields[0])
-            rows.append(vector)
-    except UnicodeDecodeError:
-        raise InputError(f"{flag} {path}: neither JSON nor word-vector text (not UTF-8)") from None
+    """`word v1 ... vn` lines, an optional word2vec header `<count> <dimension>` first."""
+    words, rows, seen, dim, repeated = [], [], set(), None, 0
+    for number, line in enumerate(handle, start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        if number == 1 and len(fields) == 2 and all(f.isdigit() for f in fields):
+            dim = int(fields[1])
+            continue
+        try:
+            vector = [float(v) for v in fields[1:]]
+        except ValueError:
+            raise InputError(f"{flag} {path}, line {number}: neither JSON nor 'word v1 ... vn' text") from None
+        dim = dim or len(vector)
+        if len(vector) != dim or dim == 0:
+            raise InputError(f"{flag} {path}, line {number}: {len(vector)} dimensions, expected {dim}")
+        if fields[0] in seen:
+            repeated += 1
+            continue
+        seen.add(fields[0])
+        words.append(fields[0])
+        rows.append(vector)
+    if repeated:
+        log.warning("%s %s: %d repeated words keep their first vector", flag, path, repeated)
     return words, rows
 
 
@@ -424,14 +461,24 @@ def sha256_file(path):
     return digest.hexdigest()
 
 
+def default_mode(folder=False):
+    """The permissions a new file (or folder) gets under the current umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return (0o777 if folder else 0o666) & ~umask
+
+
 @contextlib.contextmanager
 def atomic_path(path):
-    """Yield a temporary path beside `path`; on success it replaces `path` in one rename."""
-    folder = os.path.dirname(os.path.abspath(path))
+    """Yield a temporary path beside `path`; on success it replaces `path` in one rename,
+    keeping the old file's permissions (through a symlink, the file it points to)."""
+    path = os.path.realpath(path)
+    folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix="-" + os.path.basename(path))
     os.close(handle)
     try:
+        os.chmod(temporary, os.stat(path).st_mode & 0o777 if os.path.exists(path) else default_mode())
         yield temporary
         os.replace(temporary, path)
     finally:
@@ -439,36 +486,73 @@ def atomic_path(path):
             os.remove(temporary)
 
 
-def append_jsonl(path, record):
-    """Append one JSON line: the file is rewritten beside itself and renamed, under a folder lock."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    lock = os.open(folder, os.O_RDONLY)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        with atomic_path(path) as temporary:
-            with open(temporary, "w", encoding="utf-8") as out:
-                if os.path.exists(path):
-                    with open(path, encoding="utf-8") as old:
-                        shutil.copyfileobj(old, out)
-                out.write(json.dumps(record, sort_keys=True) + "\n")
-    finally:
-        os.close(lock)
-
-
-def check_output_path(path, flag):
-    """Fail before training, not after, when an output cannot be written."""
-    if path is None:
+@contextlib.contextmanager
+def folder_lock(folder):
+    """An exclusive lock on a folder, so parallel runs append to its files one at a time."""
+    if fcntl is None:  # Windows: no flock; parallel appends are up to the user
+        yield
         return
-    if os.path.isdir(path) and flag != "--save_model":
-        raise InputError(f"{flag} {path}: is a folder, not a file")
-    if flag == "--save_model" and os.path.exists(path) and not os.path.isdir(path):
-        raise InputError(f"{flag} {path}: exists and is not a folder")
-    parent = os.path.dirname(os.path.abspath(path))
-    while not os.path.exists(parent):
-        parent = os.path.dirname(parent)
-    if not os.access(parent, os.W_OK):
-        raise InputError(f"{flag} {path}: {parent} is not writable")
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)
+
+
+def append_jsonl(path, record):
+    """Append one JSON line: the file is rewritten beside itself and renamed, under a lock,
+    so an interrupted run never leaves a partial line."""
+    line = (json.dumps(record, sort_keys=True) + "\n").encode("utf-8")
+    folder = os.path.dirname(os.path.realpath(path))
+    os.makedirs(folder, exist_ok=True)
+    with folder_lock(folder), atomic_path(path) as temporary:
+        old = b""
+        if os.path.exists(path):
+            with open(path, "rb") as handle:
+                old = handle.read()
+        if old and not old.endswith(b"\n"):
+            old += b"\n"
+        with open(temporary, "wb") as out:
+            out.write(old + line)
+
+
+def check_output_paths(args):
+    """Fail before training, not after, when an output cannot or must not be written."""
+    inputs = {os.path.realpath(p) for p in (args.train_file, args.dev_file, args.test_file,
+                                            args.predict_file, args.embeddings, args.load_model) if p}
+    outputs = [(flag, getattr(args, flag[2:])) for flag in
+               ("--results_file", "--predictions_file", "--confusion_png", "--save_model")]
+    outputs = [(flag, path) for flag, path in outputs if path]
+    if len({os.path.realpath(path) for _, path in outputs}) < len(outputs):
+        raise InputError(f"{', '.join(flag for flag, _ in outputs)}: two outputs share one path")
+    for flag, path in outputs:
+        if os.path.realpath(path) in inputs:
+            raise InputError(f"{flag} {path}: is an input of this run; refusing to overwrite it")
+        if flag == "--save_model":
+            check_model_folder(path)
+        elif os.path.isdir(path):
+            raise InputError(f"{flag} {path}: is a folder, not a file")
+        parent = os.path.dirname(os.path.abspath(path))
+        while not os.path.exists(parent):
+            parent = os.path.dirname(parent)
+        if not os.path.isdir(parent):
+            raise InputError(f"{flag} {path}: {parent} is a file, not a folder")
+        if not os.access(parent, os.W_OK):
+            raise InputError(f"{flag} {path}: {parent} is not writable")
+
+
+def check_model_folder(path):
+    """--save_model replaces a saved model, but never a folder that holds anything else."""
+    if not os.path.exists(path):
+        return
+    if not os.path.isdir(path):
+        raise InputError(f"--save_model {path}: exists and is not a folder")
+    if os.listdir(path) and not os.path.isfile(os.path.join(path, SAVED_CONFIG)):
+        raise InputError(f"--save_model {path}: a folder that holds something other than a saved model; "
+                         "refusing to replace it")
+    if os.path.realpath(path) in (os.path.realpath(os.getcwd()), os.path.realpath(os.sep)):
+        raise InputError(f"--save_model {path}: give a folder of its own, not the current or root folder")
 
 
 # ---------------------------------------------------------------------------
@@ -541,13 +625,13 @@ def write_predictions(path, data, probabilities):
     with atomic_path(path) as temporary:
         with open(temporary, "w", encoding="utf-8", newline="") as out:
             writer = csv.writer(out, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-            writer.writerow(["split", "id", "gold", "predicted", "confidence", "text"])
+            writer.writerow(["id", "gold", "predicted", "confidence", "text", "split"])
             for name, probs in probabilities.items():
                 split = data.splits[name]
                 gold = split.labels or [""] * len(split.ids)
                 for i, row in enumerate(probs):
-                    writer.writerow([name, split.ids[i], gold[i], data.labels[int(row.argmax())],
-                                     f"{row.max():.4f}", " ".join(split.texts[i])])
+                    writer.writerow([split.ids[i], gold[i], data.labels[int(row.argmax())],
+                                     f"{row.max():.4f}", " ".join(split.texts[i]), name])
 
 
 def print_unlabelled(split, probs, labels):
@@ -574,6 +658,8 @@ def report(args, data, probabilities, train_info, runtime):
     if args.confusion_png and results:
         draw_confusion(args.confusion_png, results, data.labels)
         log.info("confusion matrix drawn in %s", args.confusion_png)
+    elif args.confusion_png:
+        log.warning("--confusion_png %s not drawn: no labelled split was evaluated", args.confusion_png)
     record = build_record(args, data, results, train_info, runtime)
     if args.results_file:
         append_jsonl(args.results_file, record)
@@ -604,9 +690,6 @@ def library_versions(names):
 
 def build_record(args, data, results, train_info, runtime):
     """One JSON-able record of the run: enough to rerun it and to trust its numbers."""
-    files = {flag: getattr(args, flag) for flag in ("train_file", "dev_file", "test_file", "predict_file")}
-    if args.load_model is None and args.embeddings.lower() != "none":
-        files["embeddings"] = args.embeddings
     return {
         "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": [PROG] + list(runtime["argv"]),
@@ -616,15 +699,23 @@ def build_record(args, data, results, train_info, runtime):
         "device": runtime["device"],
         "versions": library_versions(["numpy", "scikit-learn", "keras", runtime["backend"]]),
         "git_commit": git_commit(),
-        "data_sha256": {flag: sha256_file(path) for flag, path in files.items() if path},
+        "data_sha256": data.sha256,
         "labels": data.labels,
         "splits_evaluated": sorted(results),
         "test_evaluated": "test" in results,
         "results": results,
         "train": train_info,
         "predict_seconds": runtime["predict_seconds"],
-        "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_memory_mib": peak_memory_mib(),
     }
+
+
+def peak_memory_mib():
+    """Peak resident memory of this process (None where the resource module is missing)."""
+    if resource is None:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
 
 
 # ---------------------------------------------------------------------------
@@ -785,17 +876,19 @@ class LstmClassifier:
     def predict_proba(self, texts, batch_size=256):
         return np.asarray(self.model.predict(self.encode(texts), batch_size=batch_size, verbose=0))
 
-    def save(self, folder, labels):
+    def save(self, folder, labels, training):
         """Write model, vocabulary and config into a fresh folder, then swap it in."""
         parent = os.path.dirname(os.path.abspath(folder))
         os.makedirs(parent, exist_ok=True)
         staging = tempfile.mkdtemp(dir=parent, prefix=".tmp-model-")
         try:
+            os.chmod(staging, default_mode(folder=True))
             self.model.save(os.path.join(staging, SAVED_KERAS_MODEL))
             with open(os.path.join(staging, SAVED_VOCABULARY), "w", encoding="utf-8") as out:
                 json.dump(self.vocabulary, out)
             with open(os.path.join(staging, SAVED_CONFIG), "w", encoding="utf-8") as out:
-                json.dump({"family": "lstm", "labels": labels, "config": self.config}, out, indent=1)
+                json.dump({"family": "lstm", "labels": labels, "config": self.config, "training": training},
+                          out, indent=1)
             old = None
             if os.path.exists(folder):
                 old = tempfile.mkdtemp(dir=parent, prefix=".old-model-")
@@ -837,12 +930,14 @@ def lstm_config(args, embedding_dim):
     return config
 
 
-def prepare_embeddings(args, train_texts):
+def prepare_embeddings(args, data):
     """(vocabulary, embedding matrix or None, embedding dim, coverage) from --embeddings."""
+    train_texts = data.splits["train"].texts
     if args.embeddings.lower() == "none":
         vocabulary = build_vocabulary(train_texts, [])
         return vocabulary, None, args.embedding_dim or 50, None
     embedding_words, vectors = read_embeddings(args.embeddings)
+    data.sha256["embeddings"] = sha256_file(args.embeddings)
     dim = vectors.shape[1]
     if args.embedding_dim and args.embedding_dim != dim:
         raise InputError(f"--embedding_dim {args.embedding_dim} does not match the {dim}-d vectors "
@@ -884,6 +979,7 @@ def train_lstm(keras, args, data, prepared):
         "best_epoch": best_epoch,
         "history": curves,
         "epoch_seconds": timer.seconds,
+        "steady_epoch_seconds": float(np.median(timer.seconds[1:] or timer.seconds)),
         "train_seconds": round(seconds, 3),
         "train_examples_per_second": round(len(train.ids) * epochs_run / seconds, 1),
         "train_examples": len(train.ids),
@@ -895,34 +991,52 @@ def train_lstm(keras, args, data, prepared):
     }
 
 
-def read_saved_config(folder):
-    """The config.json of a --save_model folder, or a one-line error saying what is wrong."""
+def read_saved_model(args, given):
+    """Read a --save_model folder's config.json and take the model's settings from it,
+    so the run record describes the loaded model; a one-line error says what is wrong."""
+    folder = args.load_model
     if not os.path.isdir(folder):
-        raise InputError(f"--load_model {folder}: no such folder")
-    path = os.path.join(folder, SAVED_CONFIG)
+        raise InputError(f"--load_model {folder}: " + ("is a file, not a folder" if os.path.exists(folder)
+                                                       else "no such folder"))
     try:
-        with open(path, encoding="utf-8") as handle:
+        with open(os.path.join(folder, SAVED_CONFIG), encoding="utf-8") as handle:
             saved = json.load(handle)
         family, labels, config = saved["family"], saved["labels"], saved["config"]
+        assert all(isinstance(label, str) for label in labels) and len(labels) > 1
+        assert all(name in config for name in SAVED_MODEL_KEYS)
     except FileNotFoundError:
         raise InputError(f"--load_model {folder}: not a saved model (no {SAVED_CONFIG})") from None
-    except (json.JSONDecodeError, KeyError, TypeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, AssertionError):
         raise InputError(f"--load_model {folder}: {SAVED_CONFIG} is not a saved model's config") from None
     if family != "lstm":
         raise InputError(f"--load_model {folder}: model family {family!r} is not known to this version")
     for name in (SAVED_KERAS_MODEL, SAVED_VOCABULARY):
         if not os.path.isfile(os.path.join(folder, name)):
             raise InputError(f"--load_model {folder}: incomplete saved model (no {name})")
-    return labels, config
+    flags = (saved.get("training") or {}).get("flags", {})
+    for name in MODEL_FLAGS:
+        setattr(args, name, flags.get(name, config.get(name)))
+    args.train_file = None
+    if "dev_file" not in given and (args.predict_file or not os.path.exists(args.dev_file)):
+        args.dev_file = None  # predict-only: dev is evaluated only when asked for
+    if not (args.dev_file or args.test_file or args.predict_file):
+        raise InputError("--load_model: nothing to do; give --dev_file, --test_file or --predict_file")
+    return saved
 
 
 def load_lstm(keras, folder, config):
-    with open(os.path.join(folder, SAVED_VOCABULARY), encoding="utf-8") as handle:
-        vocabulary = json.load(handle)
+    try:
+        with open(os.path.join(folder, SAVED_VOCABULARY), encoding="utf-8") as handle:
+            vocabulary = json.load(handle)
+        assert isinstance(vocabulary, list) and all(isinstance(word, str) for word in vocabulary)
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError, AssertionError):
+        raise InputError(f"--load_model {folder}: {SAVED_VOCABULARY} is not a word list") from None
     try:
         model = keras.models.load_model(os.path.join(folder, SAVED_KERAS_MODEL))
     except (OSError, ValueError) as error:
         raise InputError(f"--load_model {folder}: {SAVED_KERAS_MODEL} cannot be loaded ({error})") from None
+    if model.get_layer("embedding").input_dim != len(vocabulary):
+        raise InputError(f"--load_model {folder}: {SAVED_VOCABULARY} does not match the model's embedding")
     return LstmClassifier(keras, model, vocabulary, config)
 
 
@@ -933,29 +1047,21 @@ def load_lstm(keras, folder, config):
 
 def run(args, given, argv):
     """Check all input, then train (or load), evaluate, report; returns the run record."""
-    saved_labels = None
-    if args.load_model:
-        saved_labels, saved_config = read_saved_config(args.load_model)
-        args.train_file = None
-        for name in ("task", "max_seq_len", "padding"):
-            setattr(args, name, saved_config[name])
-        if "dev_file" not in given and (args.predict_file or not os.path.exists(args.dev_file)):
-            args.dev_file = None  # predict-only: dev is evaluated only when asked for
-        if not (args.dev_file or args.test_file or args.predict_file):
-            raise InputError("--load_model: nothing to do; give --dev_file, --test_file or --predict_file")
-    for path, flag in ((args.results_file, "--results_file"), (args.predictions_file, "--predictions_file"),
-                       (args.confusion_png, "--confusion_png"), (args.save_model, "--save_model")):
-        check_output_path(path, flag)
-    data = read_data(args, saved_labels)
-    prepared = None if args.load_model else prepare_embeddings(args, data.splits["train"].texts)
+    saved = read_saved_model(args, given) if args.load_model else None
+    if not args.load_model and not args.dev_file:
+        raise InputError("--dev_file is needed for training: early stopping and the evaluation use it")
+    check_output_paths(args)
+    data = read_data(args, saved and saved["labels"])
+    prepared = None if args.load_model else prepare_embeddings(args, data)
     backend = choose_backend(args.backend)
     keras = import_keras(backend)
     keras.utils.set_random_seed(args.seed)
     device = describe_device(backend)
     log.info("Keras %s on %s (%s)", keras.__version__, backend, device)
     if args.load_model:
-        classifier = load_lstm(keras, args.load_model, saved_config)
-        train_info = {"loaded_from": os.path.abspath(args.load_model), "model_config": saved_config}
+        classifier = load_lstm(keras, args.load_model, saved["config"])
+        train_info = {"loaded_from": os.path.abspath(args.load_model), "model_config": saved["config"],
+                      "trained": saved.get("training"), "parameters": int(classifier.model.count_params())}
     else:
         classifier, train_info = train_lstm(keras, args, data, prepared)
     probabilities, predict_seconds = {}, {}
@@ -965,7 +1071,9 @@ def run(args, given, argv):
             probabilities[name] = classifier.predict_proba(split.texts)
             predict_seconds[name] = round(time.perf_counter() - start, 3)
     if args.save_model:
-        classifier.save(args.save_model, data.labels)
+        training = {"flags": {name: getattr(args, name) for name in sorted(MODEL_FLAGS)},
+                    "data_sha256": data.sha256, "git_commit": git_commit(), "train": train_info}
+        classifier.save(args.save_model, data.labels, training)
         log.info("model saved in %s", args.save_model)
     runtime = {"argv": argv, "backend": backend, "device": device, "predict_seconds": predict_seconds}
     return report(args, data, probabilities, train_info, runtime)

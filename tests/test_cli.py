@@ -71,16 +71,42 @@ BAD_INPUT = {
     "load_model not a model": (lambda c: ["--load_model", str(c["dir"])], "not a saved model \\(no config.json\\)"),
     "untrained random embeddings": (lambda c: ["--embeddings", "none", "--no-trainable_embeddings"],
                                     "would leave random vectors untrained"),
+    "pre-padding read backwards": (lambda c: ["--padding", "pre", "--bidirectional"],
+                                   "--padding pre with --bidirectional"),
+    "negative seed": (lambda c: ["--seed", "-1"], "--seed: must be in \\[0, 2\\*\\*32\\)"),
+    "no dev file": (lambda c: ["--dev_file", ""], "--dev_file is needed for training"),
+    "corrupt gzip": (lambda c: ["--embeddings", gzip_garbage(c)], "--embeddings .*cannot be read"),
+    "output overwrites input": (lambda c: ["--predictions_file", c["dev"]], "is an input of this run"),
+    "output under a file": (lambda c: ["--results_file", c["train"] + "/r.jsonl"], "is a file, not a folder"),
+    "save_model over another folder": (lambda c: ["--save_model", str(c["dir"])],
+                                       "holds something other than a saved model; refusing"),
+    "load_model of a file": (lambda c: ["--load_model", c["train"]], "--load_model .*is a file, not a folder"),
+    "load_model broken config": (lambda c: ["--load_model", broken_model(c)], "config.json is not a saved model"),
 }
+
+
+def gzip_garbage(corpus):
+    path = corpus["dir"] / "bad.json.gz"
+    path.write_bytes(b"\x1f\x8b" + b"not really gzip" * 10)
+    return str(path)
+
+
+def broken_model(corpus):
+    folder = corpus["dir"] / "broken_model"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"family": "lstm", "labels": ["a", "b"], "config": {}}')
+    return str(folder)
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))
 def test_bad_input_is_one_line_exit_2_nothing_written(corpus, case):
     extra, message = BAD_INPUT[case]
     argv = base_args(corpus, *extra(corpus))
+    before = sorted(os.listdir(corpus["dir"]))
     if "--load_model" in argv:  # train_file and save_model exclude load_model
-        argv = argv[2:]
-        result = run_cli(*argv, *outputs(corpus)[:6])
+        result = run_cli(*argv[2:], *outputs(corpus)[:6])
+    elif "--save_model" in argv or "--predictions_file" in argv or "--results_file" in argv:
+        result = run_cli(*argv)
     else:
         result = run_cli(*argv, *outputs(corpus))
     assert result.returncode == 2, result.stderr
@@ -89,6 +115,7 @@ def test_bad_input_is_one_line_exit_2_nothing_written(corpus, case):
     import re
     assert re.search(message, errors[0]), errors[0]
     assert os.listdir(corpus["out"]) == []
+    assert sorted(os.listdir(corpus["dir"])) == before
 
 
 def test_train_evaluate_save_load_predict(corpus):
@@ -122,8 +149,12 @@ def test_train_evaluate_save_load_predict(corpus):
 
     # Loading needs no model flags and reproduces the saved run's scores exactly.
     loaded = lfd.main(["--load_model", str(out / "model"), "--dev_file", corpus["dev"], "--test_file", corpus["test"],
-                       "--predictions_file", str(out / "preds_loaded.tsv"), "--verbose", "0"])
+                       "--predictions_file", str(out / "preds_loaded.tsv"), "--verbose", "0", "--lstm_units", "64"])
     assert loaded["results"] == record["results"]
+    # The record describes the loaded model (the ignored --lstm_units 64 included) and where it came from.
+    assert loaded["config"]["lstm_units"] == 8 and loaded["config"]["seed"] == 1
+    assert loaded["train"]["trained"]["data_sha256"] == record["data_sha256"]
+    assert loaded["train"]["parameters"] == train["parameters"]
     assert (out / "preds_loaded.tsv").read_text() == (out / "preds.tsv").read_text()
     assert "train_file" not in loaded["data_sha256"]
 
@@ -144,7 +175,7 @@ def test_stacked_bidirectional_dense_architecture(corpus):
     """Parameter count of embedding(4) -> dense(5) -> 2 stacked BiLSTM(3) -> softmax(3)."""
     record = lfd.main(base_args(corpus, "--epochs", "1", "--lstm_units", "3", "--lstm_layers", "2",
                                 "--bidirectional", "--dense_after_embedding", "5", "--dropout", "0.2",
-                                "--recurrent_dropout", "0.2", "--output_dropout", "0.3", "--padding", "pre",
+                                "--recurrent_dropout", "0.2", "--output_dropout", "0.3",
                                 "--trainable_embeddings", "--optimizer", "sgd", "--momentum", "0.9",
                                 "--clipnorm", "1.0"))
     lstm = lambda inputs, units: 4 * (units * (inputs + units) + units)  # noqa: E731
@@ -152,7 +183,7 @@ def test_stacked_bidirectional_dense_architecture(corpus):
     expected = (vocabulary * 4 + (4 * 5 + 5) + 2 * lstm(5, 3) + 2 * lstm(6, 3) + (6 * 3 + 3))
     assert record["train"]["parameters"] == expected
     assert record["train"]["trainable_parameters"] == expected  # embeddings trainable
-    assert record["train"]["model_config"]["padding"] == "pre"
+    assert record["train"]["model_config"]["bidirectional"]
 
 
 def test_random_embeddings_and_sentiment_task(corpus):

@@ -69,7 +69,11 @@ def test_read_embeddings_formats_agree(corpus, key):
     ('{"a": [1, "x"]}', "not a list of numbers"),
     ('{"a": [1, 2]', "not valid JSON"),
     ('[1, 2]', "expected a JSON object"),
-    ("a 1 2\nb 1 2 3\n", "line 2: 3 dimensions, earlier lines 2"),
+    ("a 1 2\nb 1 2 3\n", "line 2: 3 dimensions, expected 2"),
+    ("2 3\na 1 2\nb 1 2\n", "line 2: 2 dimensions, expected 3"),  # word2vec header disagrees
+    ('{"a": [1, NaN]}', "NaN or infinite"),
+    ('{"a": [true, false]}', "not a list of numbers"),
+    ("a 1\nb\n", "line 2: 0 dimensions, expected 1"),
     ("this is not a vector file\n", "neither JSON nor 'word v1 ... vn' text"),
     ("", "no word vectors"),
 ])
@@ -80,10 +84,20 @@ def test_bad_embedding_files(tmp_path, content, message):
         lfd.read_embeddings(str(path))
 
 
+def test_embedding_text_quirks(tmp_path):
+    path = tmp_path / "emb.txt"
+    path.write_text("a  1 2\nb\t3 4\na 5 6\n", encoding="utf-8")  # double space, tab, repeated word
+    words, vectors = lfd.read_embeddings(str(path))
+    assert words == ["a", "b"] and vectors.tolist() == [[1, 2], [3, 4]]
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + b'{"x": [1.5, 2]}')
+    assert lfd.read_embeddings(str(bom))[0] == ["x"]
+
+
 def test_binary_embedding_file_is_refused(tmp_path):
     path = tmp_path / "emb.bin"
     path.write_bytes(bytes(range(256)) * 4)
-    with pytest.raises(lfd.InputError, match="neither JSON nor word-vector text"):
+    with pytest.raises(lfd.InputError, match="not UTF-8 text"):
         lfd.read_embeddings(str(path))
 
 
@@ -137,6 +151,18 @@ def test_append_jsonl_appends_whole_lines(tmp_path):
     lfd.append_jsonl(str(path), {"run": 2, "text": "tab\tand\nnewline"})
     lines = path.read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["run"] for line in lines] == [1, 2]
+
+
+def test_append_jsonl_repairs_missing_newline_and_keeps_permissions(tmp_path):
+    path = tmp_path / "results.jsonl"
+    path.write_text('{"run": 1}', encoding="utf-8")
+    os.chmod(path, 0o640)
+    lfd.append_jsonl(str(path), {"run": 2})
+    assert [json.loads(line)["run"] for line in path.read_text().splitlines()] == [1, 2]
+    assert os.stat(path).st_mode & 0o777 == 0o640
+    fresh = tmp_path / "fresh.jsonl"
+    lfd.append_jsonl(str(fresh), {"run": 1})
+    assert os.stat(fresh).st_mode & 0o777 == lfd.default_mode()
 
 
 def test_append_jsonl_interrupted_leaves_file_untouched(tmp_path, monkeypatch):
