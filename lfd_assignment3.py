@@ -223,7 +223,8 @@ def build_parser():
     train.add_argument("--patience", type=non_negative_int, default=3, metavar="N",
                        help="stop after this many epochs without a lower dev loss and restore the best "
                        "weights; 0 disables early stopping")
-    train.add_argument("--seed", type=seed_value, default=1, metavar="N", help="random seed, applied before anything random")
+    train.add_argument("--seed", type=seed_value, default=1, metavar="N",
+                       help="random seed, applied before anything random")
     train.add_argument("--backend", choices=("auto",) + BACKENDS, default="auto",
                        help="Keras backend; auto honours KERAS_BACKEND, else takes the fastest installed "
                        "one for the device (CPU: jax, tensorflow, torch; GPU: tensorflow, jax, torch)")
@@ -259,7 +260,8 @@ def explicit_flags(parser, argv):
 def check_flags(args, given):
     """Refuse flag combinations that cannot mean what the user wants."""
     if args.momentum and args.optimizer not in MOMENTUM_OPTIMIZERS:
-        raise InputError(f"--momentum applies to {' and '.join(MOMENTUM_OPTIMIZERS)}, not --optimizer {args.optimizer}")
+        raise InputError(f"--momentum applies to {' and '.join(MOMENTUM_OPTIMIZERS)}, "
+                         f"not --optimizer {args.optimizer}")
     if args.padding == "pre" and args.bidirectional:
         raise InputError("--padding pre with --bidirectional: the backward direction would read the padding "
                          "last; use --padding mask")
@@ -276,7 +278,6 @@ def check_flags(args, given):
             raise InputError("--train_file and --load_model exclude each other: a loaded model is not retrained")
         if "save_model" in given:
             raise InputError("--save_model and --load_model exclude each other: the model is already saved")
-
 
 
 # ---------------------------------------------------------------------------
@@ -589,7 +590,7 @@ def format_metrics(name, metrics, labels):
     lines.append("confusion matrix (rows: gold, columns: predicted)")
     cell = max(width, max(len(str(c)) for row in metrics["confusion_matrix"] for c in row))
     lines.append(f"{'':{width}}  " + " ".join(f"{label[:cell]:>{cell}}" for label in labels))
-    for label, row in zip(labels, metrics["confusion_matrix"]):
+    for label, row in zip(labels, metrics["confusion_matrix"], strict=True):
         lines.append(f"{label:{width}}  " + " ".join(f"{count:>{cell}}" for count in row))
     return "\n".join(lines)
 
@@ -603,7 +604,7 @@ def draw_confusion(path, results, labels):
 
     names = list(results)
     figure, axes = plt.subplots(1, len(names), figsize=(5.2 * len(names), 4.6), squeeze=False)
-    for axis, name in zip(axes[0], names):
+    for axis, name in zip(axes[0], names, strict=True):
         matrix = np.asarray(results[name]["confusion_matrix"])
         axis.imshow(matrix, cmap="Blues")
         axis.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
@@ -1015,7 +1016,7 @@ def read_saved_model(args, given):
             raise InputError(f"--load_model {folder}: incomplete saved model (no {name})")
     flags = (saved.get("training") or {}).get("flags", {})
     for name in MODEL_FLAGS:
-        setattr(args, name, flags.get(name, config.get(name)))
+        setattr(args, name, flags[name] if name in flags else config.get(name, getattr(args, name)))
     args.train_file = None
     if "dev_file" not in given and (args.predict_file or not os.path.exists(args.dev_file)):
         args.dev_file = None  # predict-only: dev is evaluated only when asked for

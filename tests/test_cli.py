@@ -41,7 +41,8 @@ def write(corpus, name, text):
 
 
 BAD_INPUT = {
-    "missing train file": (lambda c: ["--train_file", str(c["dir"] / "nope.txt")], "--train_file .*nope.txt: no such file"),
+    "missing train file": (lambda c: ["--train_file", str(c["dir"] / "nope.txt")],
+                           "--train_file .*nope.txt: no such file"),
     "empty train file": (lambda c: ["--train_file", write(c, "empty.txt", "\n\n")], "no reviews in the file"),
     "malformed line": (lambda c: ["--train_file", write(c, "bad.txt", "books pos 1.txt a b\nbooks\n")],
                        "bad.txt, line 2: expected"),
@@ -67,7 +68,8 @@ BAD_INPUT = {
     "unknown optimizer": (lambda c: ["--optimizer", "lbfgs"], "--optimizer: invalid choice: 'lbfgs'"),
     "unknown backend": (lambda c: ["--backend", "theano"], "--backend: invalid choice: 'theano'"),
     "momentum with adam": (lambda c: ["--momentum", "0.9"], "--momentum applies to sgd and rmsprop"),
-    "load_model missing folder": (lambda c: ["--load_model", str(c["dir"] / "nomodel")], "--load_model .*no such folder"),
+    "load_model missing folder": (lambda c: ["--load_model", str(c["dir"] / "nomodel")],
+                                  "--load_model .*no such folder"),
     "load_model not a model": (lambda c: ["--load_model", str(c["dir"])], "not a saved model \\(no config.json\\)"),
     "untrained random embeddings": (lambda c: ["--embeddings", "none", "--no-trainable_embeddings"],
                                     "would leave random vectors untrained"),
