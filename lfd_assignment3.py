@@ -699,7 +699,7 @@ def build_record(args, data, results, train_info, runtime):
         "backend": runtime["backend"],
         "device": runtime["device"],
         "versions": library_versions(["numpy", "scikit-learn", "keras", runtime["backend"]]),
-        "git_commit": git_commit(),
+        "git_commit": runtime["git_commit"],
         "data_sha256": data.sha256,
         "labels": data.labels,
         "splits_evaluated": sorted(results),
@@ -1048,6 +1048,7 @@ def load_lstm(keras, folder, config):
 
 def run(args, given, argv):
     """Check all input, then train (or load), evaluate, report; returns the run record."""
+    commit = git_commit()  # of the code that runs, before anyone edits it during a long run
     saved = read_saved_model(args, given) if args.load_model else None
     if not args.load_model and not args.dev_file:
         raise InputError("--dev_file is needed for training: early stopping and the evaluation use it")
@@ -1073,10 +1074,11 @@ def run(args, given, argv):
             predict_seconds[name] = round(time.perf_counter() - start, 3)
     if args.save_model:
         training = {"flags": {name: getattr(args, name) for name in sorted(MODEL_FLAGS)},
-                    "data_sha256": data.sha256, "git_commit": git_commit(), "train": train_info}
+                    "data_sha256": data.sha256, "git_commit": commit, "train": train_info}
         classifier.save(args.save_model, data.labels, training)
         log.info("model saved in %s", args.save_model)
-    runtime = {"argv": argv, "backend": backend, "device": device, "predict_seconds": predict_seconds}
+    runtime = {"argv": argv, "backend": backend, "device": device, "predict_seconds": predict_seconds,
+               "git_commit": commit}
     return report(args, data, probabilities, train_info, runtime)
 
 

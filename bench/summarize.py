@@ -19,7 +19,7 @@ def main(path):
             seed = record["config"]["seed"]
             flags = [f for i, f in enumerate(flags) if f != "--seed" and (i == 0 or flags[i - 1] != "--seed")]
             groups.setdefault(" ".join(flags) or "(defaults)", []).append((seed, record))
-    print(f"{'flags':<75} {"dev accuracy by seed":<27} {'mean':>6} {'std':>6} {'epochs':>7} {'s/run':>6} {'commit':>8}")
+    print(f"{'flags':<75} {'dev accuracy by seed':<27} {'mean':>6} {'std':>6} {'epochs':>7} {'s/run':>6} {'commit':>8}")
     for flags, runs in groups.items():
         runs.sort(key=lambda run: run[0])
         accuracies = [record["results"]["dev"]["accuracy"] for _, record in runs]
