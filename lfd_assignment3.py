@@ -34,6 +34,7 @@ import json
 import logging
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -58,6 +59,9 @@ PROG = "lfd_assignment3.py"
 PAD_INDEX, OOV_INDEX = 0, 1
 PAD_TOKEN, OOV_TOKEN = "[PAD]", "[UNK]"
 TASK_COLUMN = {"category": 0, "sentiment": 1}
+# The corpus' tokenization, for raw text given to --predict_file: "don't stop!" -> do n't stop !
+CONTRACTION = re.compile(r"(\w)(n't|'s|'m|'re|'ve|'ll|'d)\b")
+PUNCTUATION = re.compile(r"""([.,!?;:()"])""")
 BACKENDS = ("tensorflow", "jax", "torch")
 # Measured on a 2-core CPU, seconds per epoch of a 64-unit LSTM (README, "Speed").
 CPU_BACKEND_ORDER = ("jax", "tensorflow", "torch")
@@ -166,7 +170,7 @@ def build_parser():
     data.add_argument("-t", "--test_file", default=None, metavar="FILE",
                       help="test data; evaluated only when given")
     data.add_argument("--predict_file", default=None, metavar="FILE",
-                      help="unlabelled texts, one a line (lowercased and split on whitespace): "
+                      help="unlabelled raw texts, one a line (lowercased and tokenized like the corpus): "
                       "predicted labels go to --predictions_file, or to stdout")
     data.add_argument("--task", choices=sorted(TASK_COLUMN), default="category",
                       help="label column: the 6 categories or pos/neg sentiment")
@@ -349,14 +353,21 @@ def read_corpus(path, task, flag, name):
     return Split(name, path, ids, texts, labels)
 
 
+def tokenize(text):
+    """Lowercase and tokenize raw text the way the corpus is: punctuation, n't and 's
+    split off. Text tokenized that way already comes back unchanged."""
+    text = CONTRACTION.sub(r"\1 \2", text.lower())
+    return PUNCTUATION.sub(r" \1 ", text).split()
+
+
 def read_unlabelled(path, flag="--predict_file"):
-    """Read one text a line (lowercased, split on whitespace); ids are line numbers."""
+    """Read one raw text a line, tokenized like the corpus; ids are line numbers."""
     ids, texts = [], []
     with reading(path, flag) as handle:
         for number, line in enumerate(handle, start=1):
             if line.strip():
                 ids.append(str(number))
-                texts.append(line.lower().split())
+                texts.append(tokenize(line))
     if not texts:
         raise InputError(f"{flag} {path}: no texts in the file")
     return Split("predict", path, ids, texts)
@@ -785,6 +796,7 @@ def build_vocabulary(train_texts, embedding_words):
     for tokens in train_texts:
         for token in tokens:
             counts[token] = counts.get(token, 0) + 1
+    counts.pop(PAD_TOKEN, None), counts.pop(OOV_TOKEN, None)
     words = [PAD_TOKEN, OOV_TOKEN] + sorted(counts, key=lambda w: (-counts[w], w))
     known = set(words)
     words += sorted(word for word in embedding_words if word not in known)

@@ -27,6 +27,13 @@ def test_read_corpus_keeps_tokenization(tmp_path):
     assert split.texts == [["Don't", "stop", ",", "ok"]] and split.ids == ["1.txt"]
 
 
+def test_tokenize_raw_text_like_the_corpus():
+    assert lfd.tokenize("I didn't like it. It's GREAT, (really)!") == [
+        "i", "did", "n't", "like", "it", ".", "it", "'s", "great", ",", "(", "really", ")", "!"]
+    tokenized = "i did n't like it . it 's great , really !"
+    assert lfd.tokenize(tokenized) == tokenized.split()
+
+
 def test_malformed_line_names_file_and_line(tmp_path):
     path = tmp_path / "bad.txt"
     path.write_text("books pos 1.txt fine review\n\nbooks pos\n", encoding="utf-8")
