@@ -25,7 +25,7 @@ def main(path):
         accuracies = [record["results"]["dev"]["accuracy"] for _, record in runs]
         epochs = statistics.mean(record["train"]["epochs_run"] for _, record in runs)
         seconds = statistics.mean(record["train"]["train_seconds"] for _, record in runs)
-        by_seed = " ".join(f"{seed}:{acc:.4f}" for (seed, _), acc in zip(runs, accuracies))
+        by_seed = " ".join(f"{seed}:{acc:.4f}" for (seed, _), acc in zip(runs, accuracies, strict=True))
         std = statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0
         commits = {(record["git_commit"] or "none")[:7] for _, record in runs}
         print(f"{flags:<75} {by_seed:<27} {statistics.mean(accuracies):6.4f} {std:6.4f} {epochs:7.1f} "
