@@ -879,8 +879,8 @@ def make_optimizer(keras, config):
 class LstmClassifier:
     """A Keras model with the vocabulary and config it needs to label token lists."""
 
-    def __init__(self, keras, model, vocabulary, config):
-        self.keras, self.model, self.vocabulary, self.config = keras, model, vocabulary, config
+    def __init__(self, model, vocabulary, config):
+        self.model, self.vocabulary, self.config = model, vocabulary, config
         self.index = {word: i for i, word in enumerate(vocabulary)}
 
     def encode(self, texts):
@@ -971,7 +971,7 @@ def train_lstm(keras, args, data, prepared):
     model.compile(optimizer=make_optimizer(keras, config), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     model.summary()
-    classifier = LstmClassifier(keras, model, vocabulary, config)
+    classifier = LstmClassifier(model, vocabulary, config)
     train, dev = data.splits["train"], data.splits["dev"]
     timer = EpochTimer(keras)
     callbacks = [timer.callback]
@@ -1050,7 +1050,7 @@ def load_lstm(keras, folder, config):
         raise InputError(f"--load_model {folder}: {SAVED_KERAS_MODEL} cannot be loaded ({error})") from None
     if model.get_layer("embedding").input_dim != len(vocabulary):
         raise InputError(f"--load_model {folder}: {SAVED_VOCABULARY} does not match the model's embedding")
-    return LstmClassifier(keras, model, vocabulary, config)
+    return LstmClassifier(model, vocabulary, config)
 
 
 # ---------------------------------------------------------------------------
