@@ -661,8 +661,10 @@ def report(args, data, probabilities, train_info, runtime):
             if not args.predictions_file:
                 print_unlabelled(split, probs, data.labels)
             continue
-        results[name] = evaluate(data.label_ids(split), probs.argmax(axis=1), data.labels)
+        predicted = probs.argmax(axis=1)
+        results[name] = evaluate(data.label_ids(split), predicted, data.labels)
         results[name]["examples"] = len(split.ids)
+        results[name]["predicted"] = predicted.tolist()  # label ids in file order, for paired tests
         print(format_metrics(f"{name} ({split.path}, {len(split.ids)} reviews)", results[name], data.labels))
     if args.predictions_file:
         write_predictions(args.predictions_file, data, probabilities)
@@ -680,12 +682,16 @@ def report(args, data, probabilities, train_info, runtime):
 
 
 def git_commit():
-    """The script's git commit, with '-dirty' when tracked files differ; None outside git."""
-    folder = os.path.dirname(os.path.abspath(__file__))
+    """The script's git commit, with '-dirty' when the script differs from it; None outside git.
+
+    Only the script counts: logs that a sweep appends to in the same checkout do not make it dirty.
+    """
+    script = os.path.abspath(__file__)
+    folder = os.path.dirname(script)
     try:
         commit = subprocess.run(["git", "-C", folder, "rev-parse", "HEAD"], capture_output=True,
                                 text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", folder, "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "-C", folder, "status", "--porcelain", "--", script],
                                capture_output=True, text=True, timeout=10, check=True).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None

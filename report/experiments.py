@@ -1,0 +1,341 @@
+#!/usr/bin/env python
+"""The report's experiments: named groups of lfd_assignment3.py runs, resumable.
+
+    python report/experiments.py --list                 # groups, their runs, what is logged
+    python report/experiments.py [GROUP ...]            # run what is not logged yet (all groups if none)
+    python report/experiments.py --data_dir DIR GROUP   # data elsewhere (train/dev/test.txt, glove_reviews_50d.json)
+
+Every run goes through the script with `--results_file report/results/<group>.jsonl` and is
+skipped when a run with the same flags, seed and data hashes is logged in any group's file: a
+sweep killed mid-way restarts where it stopped, losing at most the run in flight, and a
+configuration shared by several groups (the baseline) runs once. Groups whose configurations
+are chosen from earlier results (the best learning rate of a grid, say) read them from the logs
+when they start, so the chain runs unattended; a group whose inputs are incomplete waits.
+
+report/tables.py turns the logs into the report's tables with the same group definitions.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join("report", "results")
+SEEDS = (1, 2, 3)
+DATA_FILES = {"--train_file": "train.txt", "--dev_file": "dev.txt", "--embeddings": "glove_reviews_50d.json"}
+TEST_FILE = "test.txt"
+# Flags that name files or only change printing: not part of what a run is.
+PATH_FLAGS = {"--train_file", "--dev_file", "--test_file", "--results_file", "--predictions_file",
+              "--confusion_png", "--save_model", "--verbose"}
+ALWAYS = ["--verbose", "2"]
+
+
+class Pending(Exception):
+    """A group's configurations depend on results that are not logged yet."""
+
+
+@dataclass
+class Group:
+    """Named runs: configs() gives [(label, flags)], the first is the reference row of the table."""
+
+    name: str
+    title: str
+    configs: object
+    seeds: tuple = SEEDS
+    test: bool = False
+    compare: bool = True  # paired test of every row against the first
+    notes: list = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------
+# Reading the logs
+# ---------------------------------------------------------------------------
+
+
+def read_logs(results_dir):
+    """Every record of every group file, each with its group name under "group"."""
+    records = []
+    if not os.path.isdir(results_dir):
+        return records
+    for name in sorted(os.listdir(results_dir)):
+        if not name.endswith(".jsonl"):
+            continue
+        with open(os.path.join(results_dir, name), encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    record = json.loads(line)
+                    record["group"] = name[:-len(".jsonl")]
+                    records.append(record)
+    return records
+
+
+def run_flags(command):
+    """A logged command's flags without file paths and printing options, as ((flag, value), ...)."""
+    argv = list(command[1:])
+    pairs, i = [], 0
+    while i < len(argv):
+        flag = argv[i]
+        value = argv[i + 1] if i + 1 < len(argv) and not argv[i + 1].startswith("--") else None
+        i += 1 if value is None else 2
+        if flag in PATH_FLAGS or (flag == "--embeddings" and value.lower() != "none"):
+            continue
+        pairs.append((flag, value))
+    return tuple(sorted(pairs))
+
+
+def run_key(flags, seed, data_sha256):
+    """What makes two runs the same run: flags, seed and the hashes of the data read."""
+    pairs = run_flags(["x"] + list(flags) + ["--seed", str(seed)])
+    return json.dumps([pairs, sorted(data_sha256.items())])
+
+
+def record_key(record):
+    return json.dumps([run_flags(record["command"]), sorted(record["data_sha256"].items())])
+
+
+class Logs:
+    """The logged records, looked up by configuration."""
+
+    def __init__(self, results_dir, hashes):
+        self.records = read_logs(results_dir)
+        self.hashes = hashes
+        self.by_key = {}
+        for record in self.records:
+            self.by_key.setdefault(record_key(record), record)
+
+    def find(self, flags, seed, test=False):
+        return self.by_key.get(run_key(flags, seed, self.hashes_for(flags, test)))
+
+    def hashes_for(self, flags, test):
+        wanted = {"train_file", "dev_file"} | ({"test_file"} if test else set())
+        if "--embeddings" not in flags:
+            wanted.add("embeddings")
+        return {name: digest for name, digest in self.hashes.items() if name in wanted}
+
+    def runs(self, flags, seeds, test=False):
+        """The logged records of one configuration, one per seed that has been run."""
+        return [r for r in (self.find(flags, seed, test) for seed in seeds) if r is not None]
+
+
+def mean_dev_accuracy(logs, flags, seeds):
+    runs = logs.runs(flags, seeds)
+    if len(runs) < len(seeds):
+        raise Pending(f"{' '.join(flags) or 'defaults'}: {len(runs)} of {len(seeds)} seeds logged")
+    return sum(r["results"]["dev"]["accuracy"] for r in runs) / len(runs)
+
+
+def best(logs, candidates, seeds=(1,)):
+    """The candidate flags with the highest mean dev accuracy (the first of equals)."""
+    scores = [mean_dev_accuracy(logs, flags, seeds) for _, flags in candidates]
+    return candidates[scores.index(max(scores))][1]
+
+
+# ---------------------------------------------------------------------------
+# The LSTM study
+# ---------------------------------------------------------------------------
+
+LEARNING_RATES = ("3e-4", "1e-3", "3e-3")
+BATCH_SIZES = ("16", "32", "64")
+# Each optimizer's own learning-rate grid: plain SGD needs far larger steps than Adam.
+OPTIMIZER_GRIDS = {
+    "sgd": ([], ("0.03", "0.1", "0.3")),
+    "sgd + momentum 0.9": (["--momentum", "0.9"], ("0.01", "0.03", "0.1")),
+    "adam": ([], LEARNING_RATES),
+    "adamw": ([], LEARNING_RATES),
+    "rmsprop": ([], LEARNING_RATES),
+    "adagrad": ([], ("0.01", "0.03", "0.1")),
+    "nadam": ([], LEARNING_RATES),
+}
+
+
+def lr_batch_grid(logs):
+    return [(f"lr {lr}, batch {bs}", ["--learning_rate", lr, "--batch_size", bs])
+            for lr in LEARNING_RATES for bs in BATCH_SIZES]
+
+
+def baseline(logs):
+    """The best point of the learning-rate x batch-size grid (one seed)."""
+    return best(logs, lr_batch_grid(logs))
+
+
+def baseline_rows(logs):
+    return [("LSTM baseline", baseline(logs))]
+
+
+def variants(reference_label, rows):
+    """Rows that change the baseline: [(label, extra flags)] -> [(label, flags)], baseline first."""
+    def configs(logs):
+        base = baseline(logs)
+        return [(reference_label, base)] + [(label, base + extra) for label, extra in rows]
+    return configs
+
+
+def optimizer_grid(logs):
+    base = strip(baseline(logs), "--learning_rate")
+    return [(f"{name}, lr {lr}", base + ["--optimizer", name.split()[0], *extra, "--learning_rate", lr])
+            for name, (extra, rates) in OPTIMIZER_GRIDS.items() for lr in rates]
+
+
+def optimizer_best(logs):
+    grid = optimizer_grid(logs)
+    rows = []
+    for name in OPTIMIZER_GRIDS:
+        mine = [(label, flags) for label, flags in grid if label.startswith(name + ",")]
+        flags = best(logs, mine)
+        rows.append((f"{name}, lr {flags[flags.index('--learning_rate') + 1]}", flags))
+    adam = next(i for i, (label, _) in enumerate(rows) if label.startswith("adam,"))
+    return [rows[adam]] + rows[:adam] + rows[adam + 1:]
+
+
+def strip(flags, name):
+    """flags without `name VALUE`."""
+    out = list(flags)
+    while name in out:
+        i = out.index(name)
+        del out[i:i + 2]
+    return out
+
+
+GROUPS = [
+    Group("smoke", "A seconds-long check of the runner (tests and CI)",
+          lambda logs: [("tiny", ["--lstm_units", "4", "--epochs", "1", "--max_seq_len", "10"]),
+                        ("tiny, sgd", ["--lstm_units", "4", "--epochs", "1", "--max_seq_len", "10",
+                                       "--optimizer", "sgd", "--learning_rate", "0.1"])],
+          seeds=(1, 2)),
+    Group("lr_batch", "Learning rate and batch size of the one-layer LSTM (coarse grid, one seed)",
+          lr_batch_grid, seeds=(1,), compare=False),
+    Group("baseline", "The chosen baseline over three seeds", baseline_rows, compare=False),
+    Group("embeddings", "Pretrained embeddings: none (random), GloVe frozen, GloVe trainable; "
+          "with and without a dense layer after the embedding",
+          variants("GloVe frozen (baseline)", [
+              ("GloVe frozen + dense 100", ["--dense_after_embedding", "100"]),
+              ("GloVe trainable", ["--trainable_embeddings"]),
+              ("GloVe trainable + dense 100", ["--trainable_embeddings", "--dense_after_embedding", "100"]),
+              ("random, trainable", ["--embeddings", "none", "--embedding_dim", "50"]),
+              ("random, trainable + dense 100", ["--embeddings", "none", "--embedding_dim", "50",
+                                                 "--dense_after_embedding", "100"]),
+          ])),
+    Group("bidirectional", "Bidirectional versus unidirectional",
+          variants("unidirectional (baseline)", [("bidirectional", ["--bidirectional"])])),
+    Group("max_seq_len", "Tokens kept per review",
+          variants("50 tokens (baseline)", [(f"{n} tokens", ["--max_seq_len", str(n)]) for n in (100, 200, 400)])),
+    Group("dropout", "Dropout on the LSTM inputs versus recurrent dropout on its state",
+          variants("no dropout (baseline)", [
+              ("dropout 0.2", ["--dropout", "0.2"]),
+              ("dropout 0.5", ["--dropout", "0.5"]),
+              ("recurrent dropout 0.2", ["--recurrent_dropout", "0.2"]),
+              ("recurrent dropout 0.5", ["--recurrent_dropout", "0.5"]),
+          ])),
+    Group("layers", "Stacked LSTM layers",
+          variants("1 layer (baseline)", [(f"{n} layers", ["--lstm_layers", str(n)]) for n in (2, 3)])),
+    Group("padding", "Padding at the end with a mask versus padding at the start without one",
+          variants("end-padded, masked (baseline)", [("start-padded, no mask", ["--padding", "pre"])])),
+    Group("optimizer_lr", "Each optimizer's learning rate (coarse grid, one seed)",
+          optimizer_grid, seeds=(1,), compare=False),
+    Group("optimizers", "Optimizers, each at its own best learning rate", optimizer_best),
+]
+GROUP_NAMES = [group.name for group in GROUPS]
+
+
+def group_named(name):
+    return GROUPS[GROUP_NAMES.index(name)]
+
+
+# ---------------------------------------------------------------------------
+# Running
+# ---------------------------------------------------------------------------
+
+
+def data_hashes(data_dir):
+    hashes = {}
+    for flag, name in list(DATA_FILES.items()) + [("--test_file", TEST_FILE)]:
+        path = os.path.join(data_dir, name)
+        if os.path.exists(path):
+            digest = hashlib.sha256()
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            hashes[flag[2:]] = digest.hexdigest()
+    return hashes
+
+
+def command(group, flags, seed, data_dir, results_dir):
+    argv = []
+    for flag, name in DATA_FILES.items():
+        if flag not in flags:
+            argv += [flag, os.path.join(data_dir, name)]
+    if group.test:
+        argv += ["--test_file", os.path.join(data_dir, TEST_FILE)]
+    return (["lfd_assignment3.py"] + argv + ALWAYS
+            + ["--results_file", os.path.join(results_dir, group.name + ".jsonl")] + list(flags) + ["--seed", str(seed)])
+
+
+def run_group(group, data_dir, results_dir, hashes):
+    """Run the group's missing runs; returns how many ran."""
+    ran = 0
+    logs = Logs(results_dir, hashes)
+    for label, flags in group.configs(logs):
+        for seed in group.seeds:
+            if Logs(results_dir, hashes).find(flags, seed, group.test) is not None:
+                continue
+            argv = command(group, flags, seed, data_dir, results_dir)
+            print(f"[{group.name}] {label}, seed {seed}: {' '.join(flags)}", flush=True)
+            start = time.time()
+            done = subprocess.run([sys.executable] + argv, stdout=subprocess.DEVNULL)
+            if done.returncode != 0:
+                raise SystemExit(f"experiments.py: run failed with exit status {done.returncode}: {' '.join(argv)}")
+            record = Logs(results_dir, hashes).find(flags, seed, group.test)
+            if record is None:
+                raise SystemExit(f"experiments.py: the run left no record in {results_dir}: {' '.join(argv)}")
+            print(f"    dev accuracy {record['results']['dev']['accuracy']:.4f}, "
+                  f"{record['train'].get('epochs_run', '-')} epochs, {time.time() - start:.0f} s", flush=True)
+            ran += 1
+    return ran
+
+
+def list_groups(groups, results_dir, hashes):
+    logs = Logs(results_dir, hashes)
+    for group in groups:
+        try:
+            configs = group.configs(logs)
+        except Pending as waiting:
+            print(f"{group.name}: waiting ({waiting})")
+            continue
+        done = sum(logs.find(flags, seed, group.test) is not None for _, flags in configs for seed in group.seeds)
+        print(f"{group.name}: {done} of {len(configs) * len(group.seeds)} runs logged - {group.title}")
+        for label, flags in configs:
+            print(f"    {label}: {' '.join(flags) or '(defaults)'}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("groups", nargs="*", metavar="GROUP", help=f"groups to run, in order: {', '.join(GROUP_NAMES)}")
+    parser.add_argument("--data_dir", default="../shared/data", help="folder with the data and embeddings")
+    parser.add_argument("--results_dir", default=RESULTS, help="folder of the group logs (relative to the repository)")
+    parser.add_argument("--list", action="store_true", help="list groups and progress, run nothing")
+    args = parser.parse_args(argv)
+    os.chdir(ROOT)
+    unknown = [name for name in args.groups if name not in GROUP_NAMES]
+    if unknown:
+        parser.error(f"unknown group {unknown[0]!r}; groups: {', '.join(GROUP_NAMES)}")
+    groups = [group_named(name) for name in args.groups] or [g for g in GROUPS if g.name != "smoke"]
+    hashes = data_hashes(args.data_dir)
+    if not {"train_file", "dev_file"} <= set(hashes):
+        parser.error(f"--data_dir {args.data_dir}: train.txt and dev.txt are needed")
+    if args.list:
+        list_groups(groups, args.results_dir, hashes)
+        return
+    for group in groups:
+        try:
+            run_group(group, args.data_dir, args.results_dir, hashes)
+        except Pending as waiting:
+            print(f"[{group.name}] waiting: {waiting}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
