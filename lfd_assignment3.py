@@ -30,6 +30,7 @@ import gzip
 import hashlib
 import importlib.metadata
 import importlib.util
+import inspect
 import json
 import logging
 import os
@@ -70,16 +71,38 @@ CPU_BACKEND_ORDER = ("jax", "tensorflow", "torch")
 GPU_BACKEND_ORDER = ("tensorflow", "jax", "torch")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "nadam", "adamax", "adadelta")
 MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
-SAVED_CONFIG = "config.json"
+SAVED_CONFIG = "lfd_config.json"  # beside a transformer's own config.json
+LEGACY_SAVED_CONFIG = "config.json"  # LSTM folders saved before the transformer family
 SAVED_KERAS_MODEL = "model.keras"
 SAVED_VOCABULARY = "vocabulary.json"
-SAVED_MODEL_KEYS = ("task", "max_seq_len", "padding")
+SAVED_MODEL_KEYS = {"lstm": ("task", "max_seq_len", "padding"), "lm": ("task", "max_length")}
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
+                   "tokenizer.model")
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                "pytorch_model.bin.index.json")
+SCHEDULERS = ("constant", "linear", "polynomial", "cosine")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+# Training defaults that differ per family (None in argparse, resolved once the family is known).
+FAMILY_DEFAULTS = {"lstm": {"learning_rate": 1e-3, "epochs": 50},
+                   "lm": {"learning_rate": 5e-5, "epochs": 1, "weight_decay": 0.0}}
 # Flags that shape or train a model; --load_model takes them from the saved config.
+# Flags that only one family reads: giving one to the other family is an error.
+LSTM_FLAGS = {
+    "max_seq_len", "embeddings", "embedding_dim", "trainable_embeddings", "dense_after_embedding",
+    "lstm_layers", "lstm_units", "bidirectional", "dropout", "recurrent_dropout", "output_dropout",
+    "padding", "optimizer", "momentum", "clipnorm", "backend",
+}
+LM_FLAGS = {
+    "lm_name", "max_length", "pad_to_max_length", "group_by_length", "lr_scheduler_type", "warmup_ratio",
+    "lr_end", "lr_power", "gradient_accumulation_steps", "precision", "freeze_encoder", "trust_remote_code",
+    "eval_batch_size",
+}
+# Flags a saved model decides (taken from it on --load_model), per family.
+SHARED_MODEL_FLAGS = {"task", "max_train_samples", "learning_rate", "weight_decay", "batch_size", "epochs",
+                      "patience", "seed"}
 MODEL_FLAGS = {
-    "task", "max_train_samples", "max_seq_len", "embeddings", "embedding_dim", "trainable_embeddings",
-    "dense_after_embedding", "lstm_layers", "lstm_units", "bidirectional", "dropout", "recurrent_dropout",
-    "output_dropout", "padding", "optimizer", "learning_rate", "momentum", "weight_decay", "clipnorm",
-    "batch_size", "epochs", "patience", "seed",
+    "lstm": SHARED_MODEL_FLAGS | (LSTM_FLAGS - {"backend"}),
+    "lm": SHARED_MODEL_FLAGS | (LM_FLAGS - {"trust_remote_code", "eval_batch_size", "precision"}),
 }
 
 log = logging.getLogger(PROG)
@@ -156,12 +179,15 @@ def rate(text):
 def build_parser():
     parser = OneLineErrorParser(
         prog=PROG,
-        description="Train and evaluate an LSTM text classifier on the product-review data.",
+        description="Train and evaluate text classifiers on the product-review data: an LSTM over "
+        "word embeddings (--model lstm) or a fine-tuned pretrained transformer (--model lm).",
         formatter_class=HelpFormatter,
         allow_abbrev=False,
         epilog="Errors in input files or flags are reported in one line with exit status 2. "
         "See README.md for measured speeds and examples.",
     )
+    parser.add_argument("--model", choices=("lstm", "lm"), default="lstm",
+                        help="model family: lstm (Keras, word embeddings) or lm (Hugging Face transformer)")
     data = parser.add_argument_group("data")
     data.add_argument("-i", "--train_file", default="train.txt", metavar="FILE",
                       help="training data, one review a line: <category> <sentiment> <id> <tokens...>")
@@ -177,7 +203,7 @@ def build_parser():
     data.add_argument("--max_train_samples", type=positive_int, default=None, metavar="N",
                       help="train on the first N training reviews only (a quick smoke run)")
     data.add_argument("--max_seq_len", type=positive_int, default=50, metavar="N",
-                      help="tokens kept from the start of each review (the course's cut-off is 50; "
+                      help="LSTM: tokens kept from the start of each review (the course's cut-off is 50; "
                       "the median review has about 100)")
 
     emb = parser.add_argument_group("embeddings (LSTM)")
@@ -211,29 +237,66 @@ def build_parser():
                       help="mask: pad at the end and mask padding out; pre: pad at the start, no mask "
                       "(lets JAX and torch use cuDNN on a GPU)")
 
+    lm = parser.add_argument_group("transformer (--model lm)")
+    lm.add_argument("--lm_name", default="bert-base-uncased", metavar="NAME_OR_DIR",
+                    help="pretrained model: a local folder (config, weights, tokenizer) or a Hugging Face hub "
+                    "id, which offline must already be in the cache")
+    lm.add_argument("--max_length", type=positive_int, default=100, metavar="N",
+                    help="subword tokens kept per review, special tokens included (longer ones are cut)")
+    lm.add_argument("--pad_to_max_length", action="store_true",
+                    help="pad every review to --max_length (the usual recipe) instead of to the longest "
+                    "review of its batch; slower, same results")
+    lm.add_argument("--group_by_length", action=argparse.BooleanOptionalAction, default=True,
+                    help="train on batches of reviews of similar length (in random order), so batches "
+                    "need little padding")
+    lm.add_argument("--lr_scheduler_type", choices=SCHEDULERS, default="linear",
+                    help="learning-rate schedule after warm-up: constant, linear decay to 0, polynomial "
+                    "decay to --lr_end, cosine")
+    lm.add_argument("--warmup_ratio", type=rate, default=0.0, metavar="RATIO",
+                    help="share of the training steps spent warming the learning rate up from 0")
+    lm.add_argument("--lr_end", type=non_negative_float, default=None, metavar="LR",
+                    help="final learning rate of --lr_scheduler_type polynomial (default 1e-7)")
+    lm.add_argument("--lr_power", type=positive_float, default=None, metavar="P",
+                    help="power of --lr_scheduler_type polynomial (default 1.0: linear to --lr_end)")
+    lm.add_argument("--gradient_accumulation_steps", type=positive_int, default=1, metavar="N",
+                    help="add up the gradients of N batches per update (effective batch N x --batch_size)")
+    lm.add_argument("--precision", choices=PRECISIONS, default="auto",
+                    help="auto: bf16 on a GPU that has it (else fp16), fp32 on a CPU (bf16 measured slower "
+                    "on CPUs without AVX-512 BF16; see README)")
+    lm.add_argument("--freeze_encoder", action="store_true",
+                    help="train only the classification head: the pretrained encoder as a fixed feature "
+                    "extractor")
+    lm.add_argument("--trust_remote_code", action="store_true",
+                    help="allow a model that ships its own Python code to run it (off: such models fail)")
+    lm.add_argument("--eval_batch_size", type=positive_int, default=64, metavar="N",
+                    help="batch size for evaluation and prediction")
+
     train = parser.add_argument_group("training")
-    train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="optimizer")
-    train.add_argument("--learning_rate", type=positive_float, default=1e-3, metavar="LR", help="learning rate")
+    train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
+                       help="LSTM optimizer (the transformer trains with the Trainer's AdamW)")
+    train.add_argument("--learning_rate", type=positive_float, default=None, metavar="LR",
+                       help="peak learning rate (default: 1e-3 for lstm, 5e-5 for lm)")
     train.add_argument("--momentum", type=non_negative_float, default=0.0, metavar="M",
                        help="momentum, for sgd and rmsprop only")
     train.add_argument("--weight_decay", type=non_negative_float, default=None, metavar="WD",
-                       help="decoupled weight decay, for any optimizer (if not given: the optimizer's own, "
-                       "0.004 for adamw, none for the others)")
+                       help="decoupled weight decay (if not given: lstm the optimizer's own, 0.004 for adamw, "
+                       "none for the others; lm 0)")
     train.add_argument("--clipnorm", type=positive_float, default=None, metavar="NORM",
-                       help="clip each gradient to this norm")
+                       help="LSTM: clip each gradient to this norm")
     train.add_argument("--batch_size", type=positive_int, default=32, metavar="N", help="training batch size")
-    train.add_argument("--epochs", type=positive_int, default=50, metavar="N",
-                       help="maximum epochs (early stopping usually ends training sooner)")
+    train.add_argument("--epochs", type=positive_int, default=None, metavar="N",
+                       help="maximum epochs; early stopping may end training sooner (default: 50 for lstm, "
+                       "1 for lm as in the assignment)")
     train.add_argument("--patience", type=non_negative_int, default=3, metavar="N",
                        help="stop after this many epochs without a lower dev loss and restore the best "
                        "weights; 0 disables early stopping")
     train.add_argument("--seed", type=seed_value, default=1, metavar="N",
                        help="random seed, applied before anything random")
     train.add_argument("--backend", choices=("auto",) + BACKENDS, default="auto",
-                       help="Keras backend; auto honours KERAS_BACKEND, else takes the fastest installed "
+                       help="LSTM: Keras backend; auto honours KERAS_BACKEND, else takes the fastest installed "
                        "one for the device (CPU: jax, tensorflow, torch; GPU: tensorflow, jax, torch)")
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
-                       help="Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch")
+                       help="training progress: 0 silent, 1 progress bar, 2 one line per epoch")
 
     out = parser.add_argument_group("output and reuse")
     out.add_argument("--results_file", default=None, metavar="FILE",
@@ -263,6 +326,15 @@ def explicit_flags(parser, argv):
 
 def check_flags(args, given):
     """Refuse flag combinations that cannot mean what the user wants."""
+    if not args.load_model:
+        family, other = (args.model, "lm" if args.model == "lstm" else "lstm")
+        wrong = sorted(given & (LM_FLAGS if family == "lstm" else LSTM_FLAGS))
+        if wrong:
+            raise InputError(f"--{wrong[0]} applies to --model {other}, not --model {family}")
+    if args.lr_scheduler_type != "polynomial" and ({"lr_end", "lr_power"} & given):
+        raise InputError("--lr_end and --lr_power apply to --lr_scheduler_type polynomial only")
+    if args.pad_to_max_length and "group_by_length" in given and args.group_by_length:
+        raise InputError("--group_by_length with --pad_to_max_length: every batch is --max_length long anyway")
     if args.momentum and args.optimizer not in MOMENTUM_OPTIMIZERS:
         raise InputError(f"--momentum applies to {' and '.join(MOMENTUM_OPTIMIZERS)}, "
                          f"not --optimizer {args.optimizer}")
@@ -274,7 +346,7 @@ def check_flags(args, given):
     if args.embeddings.lower() == "none" and "trainable_embeddings" in given and not args.trainable_embeddings:
         raise InputError("--no-trainable_embeddings with --embeddings none would leave random vectors untrained")
     if args.load_model:
-        ignored = sorted(given & MODEL_FLAGS)
+        ignored = sorted(given & (MODEL_FLAGS["lstm"] | MODEL_FLAGS["lm"] | {"model"}))
         if ignored:
             log.warning("ignored with --load_model (the saved config decides): %s",
                         ", ".join("--" + name for name in ignored))
@@ -531,8 +603,9 @@ def append_jsonl(path, record):
 
 def check_output_paths(args):
     """Fail before training, not after, when an output cannot or must not be written."""
+    model_input = args.embeddings if args.model == "lstm" else args.lm_name
     inputs = {os.path.realpath(p) for p in (args.train_file, args.dev_file, args.test_file,
-                                            args.predict_file, args.embeddings, args.load_model) if p}
+                                            args.predict_file, model_input, args.load_model) if p}
     outputs = [(flag, getattr(args, flag[2:])) for flag in
                ("--results_file", "--predictions_file", "--confusion_png", "--save_model")]
     outputs = [(flag, path) for flag, path in outputs if path]
@@ -560,11 +633,47 @@ def check_model_folder(path):
         return
     if not os.path.isdir(path):
         raise InputError(f"--save_model {path}: exists and is not a folder")
-    if os.listdir(path) and not os.path.isfile(os.path.join(path, SAVED_CONFIG)):
+    if os.listdir(path) and saved_config_path(path) is None:
         raise InputError(f"--save_model {path}: a folder that holds something other than a saved model; "
                          "refusing to replace it")
     if os.path.realpath(path) in (os.path.realpath(os.getcwd()), os.path.realpath(os.sep)):
         raise InputError(f"--save_model {path}: give a folder of its own, not the current or root folder")
+
+
+def saved_config_path(folder):
+    """The folder's lfd_config.json (or an older LSTM folder's config.json); None if neither."""
+    path = os.path.join(folder, SAVED_CONFIG)
+    if os.path.isfile(path):
+        return path
+    legacy = os.path.join(folder, LEGACY_SAVED_CONFIG)
+    try:
+        with open(legacy, encoding="utf-8") as handle:
+            return legacy if json.load(handle).get("family") == "lstm" else None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def save_model_folder(folder, write, saved_config):
+    """Let write(staging) fill a fresh folder, add lfd_config.json, then swap the folder in:
+    an interrupted save leaves the old model (or none), never half a model."""
+    parent = os.path.dirname(os.path.abspath(folder))
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(dir=parent, prefix=".tmp-model-")
+    try:
+        os.chmod(staging, default_mode(folder=True))
+        write(staging)
+        with open(os.path.join(staging, SAVED_CONFIG), "w", encoding="utf-8") as out:
+            json.dump(saved_config, out, indent=1)
+        old = None
+        if os.path.exists(folder):
+            old = tempfile.mkdtemp(dir=parent, prefix=".old-model-")
+            os.replace(folder, os.path.join(old, "model"))
+        os.replace(staging, folder)
+        if old:
+            shutil.rmtree(old)
+    finally:
+        if os.path.exists(staging):
+            shutil.rmtree(staging)
 
 
 # ---------------------------------------------------------------------------
@@ -712,10 +821,10 @@ def build_record(args, data, results, train_info, runtime):
         "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": [PROG] + list(runtime["argv"]),
         "config": vars(args),
-        "family": "lstm",
+        "family": args.model,
         "backend": runtime["backend"],
         "device": runtime["device"],
-        "versions": library_versions(["numpy", "scikit-learn", "keras", runtime["backend"]]),
+        "versions": library_versions(["numpy", "scikit-learn"] + runtime["libraries"]),
         "git_commit": runtime["git_commit"],
         "data_sha256": data.sha256,
         "labels": data.labels,
@@ -724,8 +833,20 @@ def build_record(args, data, results, train_info, runtime):
         "results": results,
         "train": train_info,
         "predict_seconds": runtime["predict_seconds"],
+        "predict_examples_per_second": {name: round(results.get(name, {}).get("examples", 0) / seconds, 1)
+                                        for name, seconds in runtime["predict_seconds"].items()
+                                        if seconds and name in results},
         "peak_memory_mib": peak_memory_mib(),
+        "gpu_peak_memory_mib": gpu_peak_memory_mib(),
     }
+
+
+def gpu_peak_memory_mib():
+    """Peak GPU memory torch allocated in this run (None without torch or a GPU)."""
+    torch = sys.modules.get("torch")
+    if torch is None or not torch.cuda.is_available():
+        return None
+    return round(torch.cuda.max_memory_allocated() / 2**20, 1)
 
 
 def peak_memory_mib():
@@ -896,28 +1017,13 @@ class LstmClassifier:
         return np.asarray(self.model.predict(self.encode(texts), batch_size=batch_size, verbose=0))
 
     def save(self, folder, labels, training):
-        """Write model, vocabulary and config into a fresh folder, then swap it in."""
-        parent = os.path.dirname(os.path.abspath(folder))
-        os.makedirs(parent, exist_ok=True)
-        staging = tempfile.mkdtemp(dir=parent, prefix=".tmp-model-")
-        try:
-            os.chmod(staging, default_mode(folder=True))
+        def write(staging):
             self.model.save(os.path.join(staging, SAVED_KERAS_MODEL))
             with open(os.path.join(staging, SAVED_VOCABULARY), "w", encoding="utf-8") as out:
                 json.dump(self.vocabulary, out)
-            with open(os.path.join(staging, SAVED_CONFIG), "w", encoding="utf-8") as out:
-                json.dump({"family": "lstm", "labels": labels, "config": self.config, "training": training},
-                          out, indent=1)
-            old = None
-            if os.path.exists(folder):
-                old = tempfile.mkdtemp(dir=parent, prefix=".old-model-")
-                os.replace(folder, os.path.join(old, "model"))
-            os.replace(staging, folder)
-            if old:
-                shutil.rmtree(old)
-        finally:
-            if os.path.exists(staging):
-                shutil.rmtree(staging)
+
+        save_model_folder(folder, write, {"family": "lstm", "labels": labels, "config": self.config,
+                                          "training": training})
 
 
 class EpochTimer:
@@ -1011,30 +1117,34 @@ def train_lstm(keras, args, data, prepared):
 
 
 def read_saved_model(args, given):
-    """Read a --save_model folder's config.json and take the model's settings from it,
+    """Read a --save_model folder's lfd_config.json and take the model's settings from it,
     so the run record describes the loaded model; a one-line error says what is wrong."""
     folder = args.load_model
     if not os.path.isdir(folder):
         raise InputError(f"--load_model {folder}: " + ("is a file, not a folder" if os.path.exists(folder)
                                                        else "no such folder"))
+    path = saved_config_path(folder)
+    if path is None:
+        raise InputError(f"--load_model {folder}: not a saved model (no {SAVED_CONFIG})")
     try:
-        with open(os.path.join(folder, SAVED_CONFIG), encoding="utf-8") as handle:
+        with open(path, encoding="utf-8") as handle:
             saved = json.load(handle)
         family, labels, config = saved["family"], saved["labels"], saved["config"]
         assert all(isinstance(label, str) for label in labels) and len(labels) > 1
-        assert all(name in config for name in SAVED_MODEL_KEYS)
-    except FileNotFoundError:
-        raise InputError(f"--load_model {folder}: not a saved model (no {SAVED_CONFIG})") from None
+        assert all(name in config for name in SAVED_MODEL_KEYS.get(family, ()))
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, AssertionError):
-        raise InputError(f"--load_model {folder}: {SAVED_CONFIG} is not a saved model's config") from None
-    if family != "lstm":
+        raise InputError(f"--load_model {folder}: {os.path.basename(path)} is not a saved model's config") from None
+    if family not in MODEL_FLAGS:
         raise InputError(f"--load_model {folder}: model family {family!r} is not known to this version")
-    for name in (SAVED_KERAS_MODEL, SAVED_VOCABULARY):
-        if not os.path.isfile(os.path.join(folder, name)):
-            raise InputError(f"--load_model {folder}: incomplete saved model (no {name})")
+    needed = [(SAVED_KERAS_MODEL,), (SAVED_VOCABULARY,)] if family == "lstm" else [("config.json",), WEIGHT_FILES,
+                                                                                   TOKENIZER_FILES]
+    for names in needed:
+        if not any(os.path.isfile(os.path.join(folder, name)) for name in names):
+            raise InputError(f"--load_model {folder}: incomplete saved model (no {' or '.join(names)})")
     flags = (saved.get("training") or {}).get("flags", {})
-    for name in MODEL_FLAGS:
+    for name in MODEL_FLAGS[family]:
         setattr(args, name, flags[name] if name in flags else config.get(name, getattr(args, name)))
+    args.model = family
     args.train_file = None
     if "dev_file" not in given and (args.predict_file or not os.path.exists(args.dev_file)):
         args.dev_file = None  # predict-only: dev is evaluated only when asked for
@@ -1060,30 +1170,351 @@ def load_lstm(keras, folder, config):
 
 
 # ---------------------------------------------------------------------------
+# Transformer family
+# ---------------------------------------------------------------------------
+
+
+class LengthBuckets:
+    """A batch sampler: batches of reviews of similar length, the batches in random order.
+
+    Each epoch shuffles the reviews, sorts runs of 50 batches' worth by length, cuts them into
+    batches and shuffles the batches. Padding shrinks to what the batch needs, while the order in
+    which the model sees lengths (and the classes that go with them) stays random. The Trainer's
+    own group_by_length keeps each run sorted longest-first instead.
+    """
+
+    def __init__(self, lengths, batch_size, seed, runs_of=50):
+        self.lengths, self.batch_size, self.seed, self.runs_of = np.asarray(lengths), batch_size, seed, runs_of
+        self.epoch = 0
+
+    def __len__(self):
+        return -(-len(self.lengths) // self.batch_size)
+
+    def __iter__(self):
+        rng = np.random.default_rng([self.seed, self.epoch])
+        self.epoch += 1
+        order = rng.permutation(len(self.lengths))
+        run = self.batch_size * self.runs_of
+        order = np.concatenate([chunk[np.argsort(-self.lengths[chunk], kind="stable")]
+                                for chunk in np.split(order, range(run, len(order), run))])
+        batches = [order[i:i + self.batch_size].tolist() for i in range(0, len(order), self.batch_size)]
+        for i in rng.permutation(len(batches)):
+            yield batches[i]
+
+
+class LmClassifier:
+    """A sequence-classification transformer with its tokenizer and config."""
+
+    def __init__(self, model, tokenizer, config, device, precision, batch_size):
+        self.model, self.tokenizer, self.config = model, tokenizer, config
+        self.device, self.precision, self.batch_size = device, precision, batch_size
+
+    def encode(self, texts, pad=False):
+        return self.tokenizer([" ".join(tokens) for tokens in texts], truncation=True,
+                              max_length=self.config["max_length"], padding="max_length" if pad else False)
+
+    def predict_proba(self, texts):
+        """Class probabilities in input order; batches are formed by length, so little padding."""
+        import torch
+
+        encoded = self.encode(texts)
+        order = np.argsort([-len(ids) for ids in encoded["input_ids"]], kind="stable")
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
+        self.model.to(self.device).eval()
+        probs = np.zeros((len(texts), self.model.config.num_labels), dtype=np.float32)
+        with torch.inference_mode(), torch.autocast(self.device, dtype=dtype or torch.bfloat16,
+                                                   enabled=dtype is not None):
+            for start in range(0, len(order), self.batch_size):
+                rows = order[start:start + self.batch_size]
+                batch = self.tokenizer.pad([{key: values[i] for key, values in encoded.items()} for i in rows],
+                                           return_tensors="pt")
+                logits = self.model(**{key: value.to(self.device) for key, value in batch.items()}).logits
+                probs[rows] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+        return probs
+
+    def save(self, folder, labels, training):
+        def write(staging):
+            self.model.save_pretrained(staging)
+            self.tokenizer.save_pretrained(staging)
+
+        save_model_folder(folder, write, {"family": "lm", "labels": labels, "config": self.config,
+                                          "training": training})
+
+
+def import_transformers():
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import torch
+    import transformers
+
+    transformers.logging.set_verbosity_error()  # our own log says what matters (e.g. the new head)
+    return torch, transformers
+
+
+def choose_precision(torch, requested, device):
+    """auto: bf16 where the GPU has it, else fp16 on a GPU; fp32 on a CPU (see README's measurements)."""
+    if requested == "fp16" and device == "cpu":
+        raise InputError("--precision fp16 needs a GPU; use fp32 or bf16 on a CPU")
+    if requested != "auto":
+        return requested
+    if device == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "fp32"
+
+
+def looks_like_path(name):
+    """Hub ids are NAME or OWNER/NAME; anything else (./x, /x, ~/x, a/b/c) is meant as a folder."""
+    return name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
+
+
+def check_lm_source(name):
+    """A local --lm_name folder must hold a config, weights and a tokenizer; a hub id is tried as is."""
+    if os.path.exists(name):
+        if not os.path.isdir(name):
+            raise InputError(f"--lm_name {name}: is a file; give a model folder or a hub id")
+        for names, what in ((("config.json",), "config.json"), (WEIGHT_FILES, "weights"),
+                            (TOKENIZER_FILES, "tokenizer")):
+            if not any(os.path.isfile(os.path.join(name, file)) for file in names):
+                raise InputError(f"--lm_name {name}: no {what} in this folder (looked for {', '.join(names)})")
+    elif looks_like_path(name):
+        raise InputError(f"--lm_name {name}: no such folder")
+
+
+def load_pretrained(transformers, name, labels, trust_remote_code):
+    """Tokenizer and classification model; the head is new unless the folder was saved by this tool."""
+    check_lm_source(name)
+    try:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code)
+        model = transformers.AutoModelForSequenceClassification.from_pretrained(
+            name, num_labels=len(labels), id2label=dict(enumerate(labels)),
+            label2id={label: i for i, label in enumerate(labels)}, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError, KeyError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if "trust_remote_code" in reason:
+            raise InputError(f"--lm_name {name}: the model needs its own code; pass --trust_remote_code "
+                             "if you trust it") from None
+        if not os.path.exists(name):
+            offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0", "false", "False")
+            where = "offline, and it is not in the Hugging Face cache" if offline else "it could not be downloaded"
+            raise InputError(f"--lm_name {name}: not a local folder, and {where} ({reason[:160]}); "
+                             "download it where there is internet, or pass a local model folder") from None
+        raise InputError(f"--lm_name {name}: cannot be loaded ({reason[:200]})") from None
+    return tokenizer, model
+
+
+def model_positions(model, tokenizer):
+    """The longest input the model takes, in tokens."""
+    limits = [getattr(model.config, "max_position_embeddings", None), tokenizer.model_max_length]
+    limits = [n for n in limits if isinstance(n, int) and 0 < n < 100_000]
+    if getattr(model.config, "model_type", "") in ("roberta", "mpnet", "xlm-roberta", "camembert"):
+        limits = [min(limits + [512])]  # their position table has 2 extra rows for the padding offset
+    return min(limits) if limits else None
+
+
+def token_statistics(tokenizer, texts, max_length):
+    """Mean subword tokens per review (special tokens included) and the share cut at max_length."""
+    lengths = np.array([len(ids) for ids in tokenizer([" ".join(t) for t in texts], truncation=False)["input_ids"]])
+    return {"mean": round(float(lengths.mean()), 1), "median": float(np.median(lengths)),
+            "truncated_share": round(float(np.mean(lengths > max_length)), 4)}
+
+
+def lm_config(args):
+    return {"lm_name": args.lm_name, "task": args.task, "max_length": args.max_length,
+            "freeze_encoder": args.freeze_encoder}
+
+
+def freeze_encoder(model):
+    """Train only the head (and a pooler the head reads, which the checkpoint may lack)."""
+    for name, parameter in model.base_model.named_parameters():
+        if "pooler" not in name:
+            parameter.requires_grad = False
+
+
+def training_arguments(transformers, args, output_dir, precision, device):
+    """TrainingArguments from the flags, under the names the installed transformers accepts."""
+    accepted = set(inspect.signature(transformers.TrainingArguments.__init__).parameters)
+    evaluate_epochs = args.epochs > 1
+    kwargs = {
+        "output_dir": output_dir, "per_device_train_batch_size": args.batch_size,
+        "per_device_eval_batch_size": args.eval_batch_size, "num_train_epochs": args.epochs,
+        "learning_rate": args.learning_rate, "weight_decay": args.weight_decay,
+        "gradient_accumulation_steps": args.gradient_accumulation_steps, "seed": args.seed,
+        "lr_scheduler_type": args.lr_scheduler_type, "bf16": precision == "bf16", "fp16": precision == "fp16",
+        "use_cpu": device == "cpu", "report_to": "none", "disable_tqdm": args.verbose != 1,
+        "logging_strategy": "epoch", "eval_strategy": "epoch" if evaluate_epochs else "no",
+        "save_strategy": "epoch" if evaluate_epochs and args.patience else "no",
+        "load_best_model_at_end": bool(evaluate_epochs and args.patience), "metric_for_best_model": "eval_loss",
+        "greater_is_better": False, "save_only_model": True, "save_total_limit": 1,
+        "dataloader_num_workers": 0,
+    }
+    if args.lr_scheduler_type == "constant" and args.warmup_ratio:
+        kwargs["lr_scheduler_type"] = "constant_with_warmup"
+    if args.lr_scheduler_type == "polynomial":
+        kwargs["lr_scheduler_kwargs"] = {"lr_end": 1e-7 if args.lr_end is None else args.lr_end,
+                                         "power": 1.0 if args.lr_power is None else args.lr_power}
+    # transformers 5.2x: warmup_ratio went into warmup_steps (a float below 1 is a ratio)
+    kwargs["warmup_ratio" if "warmup_ratio" in accepted else "warmup_steps"] = args.warmup_ratio
+    if "eval_strategy" not in accepted:  # transformers < 4.41
+        kwargs["evaluation_strategy"] = kwargs.pop("eval_strategy")
+    unknown = sorted(set(kwargs) - accepted)
+    if unknown:
+        raise InputError(f"transformers {transformers.__version__} does not take TrainingArguments "
+                         f"{', '.join(unknown)}; install the version in requirements.txt")
+    return transformers.TrainingArguments(**kwargs)
+
+
+def make_trainer(transformers, args, model, tokenizer, datasets, output_dir, precision, device):
+    """A Trainer with per-batch padding, early stopping on dev loss and optional length buckets."""
+    buckets = None
+    if args.group_by_length and not args.pad_to_max_length:
+        buckets = LengthBuckets([len(row["input_ids"]) for row in datasets["train"]], args.batch_size, args.seed)
+
+    class Trainer(transformers.Trainer):
+        def get_train_dataloader(self):
+            if buckets is None:
+                return super().get_train_dataloader()
+            from torch.utils.data import DataLoader
+
+            return self.accelerator.prepare(DataLoader(datasets["train"], batch_sampler=buckets,
+                                                       collate_fn=self.data_collator))
+
+    def accuracy(prediction):
+        return {"accuracy": float(np.mean(prediction.predictions.argmax(-1) == prediction.label_ids))}
+
+    callbacks = []
+    if args.epochs > 1 and args.patience:
+        callbacks.append(transformers.EarlyStoppingCallback(early_stopping_patience=args.patience))
+    return Trainer(model=model, args=training_arguments(transformers, args, output_dir, precision, device),
+                   train_dataset=datasets["train"], eval_dataset=datasets["dev"],
+                   data_collator=transformers.DataCollatorWithPadding(tokenizer),
+                   processing_class=tokenizer, compute_metrics=accuracy, callbacks=callbacks)
+
+
+def epoch_history(log_history):
+    """Per-epoch training loss, dev loss and dev accuracy from the Trainer's log."""
+    curves = {"loss": [], "val_loss": [], "val_accuracy": []}
+    for entry in log_history:
+        if "loss" in entry:
+            curves["loss"].append(round(float(entry["loss"]), 5))
+        if "eval_loss" in entry:
+            curves["val_loss"].append(round(float(entry["eval_loss"]), 5))
+            curves["val_accuracy"].append(round(float(entry["eval_accuracy"]), 5))
+    return curves
+
+
+def train_lm(torch, transformers, args, data, device, precision):
+    """Fine-tune the pretrained model on train, early-stopping on dev; returns (classifier, train_info)."""
+    transformers.set_seed(args.seed)
+    tokenizer, model = load_pretrained(transformers, args.lm_name, data.labels, args.trust_remote_code)
+    positions = model_positions(model, tokenizer)
+    if positions and args.max_length > positions:
+        raise InputError(f"--max_length {args.max_length}: {args.lm_name} takes at most {positions} tokens")
+    log.info("%s: %s with a new %d-class head", args.lm_name, type(model).__name__, len(data.labels))
+    if args.freeze_encoder:
+        freeze_encoder(model)
+    classifier = LmClassifier(model, tokenizer, lm_config(args), device, precision, args.eval_batch_size)
+    datasets = {}
+    for name in ("train", "dev"):
+        split = data.splits[name]
+        encoded = classifier.encode(split.texts, pad=args.pad_to_max_length)
+        datasets[name] = [{**{key: values[i] for key, values in encoded.items()}, "labels": label}
+                          for i, label in enumerate(data.label_ids(split))]
+    tokens = {name: token_statistics(tokenizer, data.splits[name].texts, args.max_length) for name in datasets}
+    log.info("train: %.1f subword tokens per review, %.1f%% cut at --max_length %d", tokens["train"]["mean"],
+             100 * tokens["train"]["truncated_share"], args.max_length)
+    with tempfile.TemporaryDirectory(prefix="lfd-trainer-") as output_dir:
+        trainer = make_trainer(transformers, args, model, tokenizer, datasets, output_dir, precision, device)
+        start = time.perf_counter()
+        trainer.train()
+        seconds = time.perf_counter() - start
+    curves = epoch_history(trainer.state.log_history)
+    epochs_run = max(1, round(trainer.state.epoch or args.epochs))
+    best_epoch = int(np.argmin(curves["val_loss"])) + 1 if curves["val_loss"] and args.patience else epochs_run
+    return classifier, {
+        "epochs_run": epochs_run,
+        "best_epoch": best_epoch,
+        "history": curves,
+        "train_seconds": round(seconds, 3),
+        "train_examples_per_second": round(len(datasets["train"]) * epochs_run / seconds, 2),
+        "train_examples": len(datasets["train"]),
+        "optimizer_steps": trainer.state.global_step,
+        "parameters": int(sum(p.numel() for p in model.parameters())),
+        "trainable_parameters": int(sum(p.numel() for p in model.parameters() if p.requires_grad)),
+        "tokens_per_review": tokens,
+        "padding": "max_length" if args.pad_to_max_length else "longest in batch",
+        "batches": "length buckets" if args.group_by_length and not args.pad_to_max_length else "random",
+        "precision": precision,
+        "model_config": classifier.config,
+    }
+
+
+def load_lm(transformers, folder, config, device, precision, batch_size):
+    try:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
+        model = transformers.AutoModelForSequenceClassification.from_pretrained(folder)
+    except (OSError, ValueError, KeyError) as error:
+        raise InputError(f"--load_model {folder}: cannot be loaded ({str(error).strip()[:200]})") from None
+    return LmClassifier(model, tokenizer, config, device, precision, batch_size)
+
+
+def build_lm(args, data, saved):
+    """Train (or load) the transformer; returns (classifier, train_info, environment)."""
+    torch, transformers = import_transformers()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    precision = choose_precision(torch, args.precision, device)
+    name = f"gpu:{torch.cuda.get_device_name(0)}" if device == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
+    log.info("transformers %s, torch %s on %s, %s", transformers.__version__, torch.__version__, name, precision)
+    if saved:
+        classifier = load_lm(transformers, args.load_model, saved["config"], device, precision,
+                             args.eval_batch_size)
+        model = classifier.model
+        train_info = {"loaded_from": os.path.abspath(args.load_model), "model_config": saved["config"],
+                      "trained": saved.get("training"), "precision": precision,
+                      "parameters": int(sum(p.numel() for p in model.parameters()))}
+    else:
+        classifier, train_info = train_lm(torch, transformers, args, data, device, precision)
+    environment = {"backend": "torch", "device": name, "libraries": ["torch", "transformers", "accelerate"]}
+    return classifier, train_info, environment
+
+
+# ---------------------------------------------------------------------------
 # main
 # ---------------------------------------------------------------------------
+
+
+def build_lstm(args, data, saved):
+    """Train (or load) the LSTM; returns (classifier, train_info, environment)."""
+    prepared = None if saved else prepare_embeddings(args, data)  # embedding errors before the slow import
+    backend = choose_backend(args.backend)
+    keras = import_keras(backend)
+    keras.utils.set_random_seed(args.seed)
+    device = describe_device(backend)
+    log.info("Keras %s on %s (%s)", keras.__version__, backend, device)
+    if saved:
+        classifier = load_lstm(keras, args.load_model, saved["config"])
+        train_info = {"loaded_from": os.path.abspath(args.load_model), "model_config": saved["config"],
+                      "trained": saved.get("training"), "parameters": int(classifier.model.count_params())}
+    else:
+        classifier, train_info = train_lstm(keras, args, data, prepared)
+    return classifier, train_info, {"backend": backend, "device": device, "libraries": ["keras", backend]}
+
+
+def apply_family_defaults(args, family):
+    for name, value in FAMILY_DEFAULTS[family].items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
 
 
 def run(args, given, argv):
     """Check all input, then train (or load), evaluate, report; returns the run record."""
     commit = git_commit()  # of the code that runs, before anyone edits it during a long run
     saved = read_saved_model(args, given) if args.load_model else None
+    apply_family_defaults(args, args.model)
     if not args.load_model and not args.dev_file:
         raise InputError("--dev_file is needed for training: early stopping and the evaluation use it")
     check_output_paths(args)
     data = read_data(args, saved and saved["labels"])
-    prepared = None if args.load_model else prepare_embeddings(args, data)
-    backend = choose_backend(args.backend)
-    keras = import_keras(backend)
-    keras.utils.set_random_seed(args.seed)
-    device = describe_device(backend)
-    log.info("Keras %s on %s (%s)", keras.__version__, backend, device)
-    if args.load_model:
-        classifier = load_lstm(keras, args.load_model, saved["config"])
-        train_info = {"loaded_from": os.path.abspath(args.load_model), "model_config": saved["config"],
-                      "trained": saved.get("training"), "parameters": int(classifier.model.count_params())}
-    else:
-        classifier, train_info = train_lstm(keras, args, data, prepared)
+    build = build_lstm if args.model == "lstm" else build_lm
+    classifier, train_info, environment = build(args, data, saved)
     probabilities, predict_seconds = {}, {}
     for name, split in data.splits.items():
         if name != "train":
@@ -1091,12 +1522,11 @@ def run(args, given, argv):
             probabilities[name] = classifier.predict_proba(split.texts)
             predict_seconds[name] = round(time.perf_counter() - start, 3)
     if args.save_model:
-        training = {"flags": {name: getattr(args, name) for name in sorted(MODEL_FLAGS)},
+        training = {"flags": {name: getattr(args, name) for name in sorted(MODEL_FLAGS[args.model])},
                     "data_sha256": data.sha256, "git_commit": commit, "train": train_info}
         classifier.save(args.save_model, data.labels, training)
         log.info("model saved in %s", args.save_model)
-    runtime = {"argv": argv, "backend": backend, "device": device, "predict_seconds": predict_seconds,
-               "git_commit": commit}
+    runtime = {"argv": argv, **environment, "predict_seconds": predict_seconds, "git_commit": commit}
     return report(args, data, probabilities, train_info, runtime)
 
 

@@ -70,7 +70,7 @@ BAD_INPUT = {
     "momentum with adam": (lambda c: ["--momentum", "0.9"], "--momentum applies to sgd and rmsprop"),
     "load_model missing folder": (lambda c: ["--load_model", str(c["dir"] / "nomodel")],
                                   "--load_model .*no such folder"),
-    "load_model not a model": (lambda c: ["--load_model", str(c["dir"])], "not a saved model \\(no config.json\\)"),
+    "load_model not a model": (lambda c: ["--load_model", str(c["dir"])], "not a saved model \\(no lfd_config.json\\)"),
     "untrained random embeddings": (lambda c: ["--embeddings", "none", "--no-trainable_embeddings"],
                                     "would leave random vectors untrained"),
     "pre-padding read backwards": (lambda c: ["--padding", "pre", "--bidirectional"],
@@ -147,7 +147,7 @@ def test_train_evaluate_save_load_predict(corpus):
     dev_rows = [r for r in rows if r["split"] == "dev"]
     assert np.mean([r["gold"] == r["predicted"] for r in dev_rows]) == pytest.approx(dev["accuracy"])
     assert (out / "cm.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert sorted(os.listdir(out / "model")) == ["config.json", "model.keras", "vocabulary.json"]
+    assert sorted(os.listdir(out / "model")) == ["lfd_config.json", "model.keras", "vocabulary.json"]
 
     # Loading needs no model flags and reproduces the saved run's scores exactly.
     loaded = lfd.main(["--load_model", str(out / "model"), "--dev_file", corpus["dev"], "--test_file", corpus["test"],
