@@ -770,10 +770,11 @@ def report(args, data, probabilities, train_info, runtime):
             if not args.predictions_file:
                 print_unlabelled(split, probs, data.labels)
             continue
-        predicted = probs.argmax(axis=1)
-        results[name] = evaluate(data.label_ids(split), predicted, data.labels)
+        gold, predicted = data.label_ids(split), probs.argmax(axis=1)
+        results[name] = evaluate(gold, predicted, data.labels)
         results[name]["examples"] = len(split.ids)
-        results[name]["predicted"] = predicted.tolist()  # label ids in file order, for paired tests
+        # label ids in file order, for paired significance tests between runs
+        results[name]["gold"], results[name]["predicted"] = np.asarray(gold).tolist(), predicted.tolist()
         print(format_metrics(f"{name} ({split.path}, {len(split.ids)} reviews)", results[name], data.labels))
     if args.predictions_file:
         write_predictions(args.predictions_file, data, probabilities)

@@ -1,0 +1,194 @@
+#!/usr/bin/env python
+"""Write the report's tables from the logged runs: no number in the report is typed by hand.
+
+    python report/tables.py [--results_dir report/results] [--out_dir report/tables]
+
+For every group of report/experiments.py it writes <group>.tex (booktabs, \\input by the
+paper) and <group>.md, and all of them into tables.md. Per configuration: the seeds logged,
+dev accuracy and macro F1 as mean ± standard deviation over seeds, epochs trained, seconds per
+epoch and per run; in groups that compare, the difference in accuracy from the group's first
+row and its p-value. The p-value is a two-sided paired bootstrap test over the dev reviews:
+each review's correctness is averaged over the seeds of a configuration, the per-review
+differences are resampled 10,000 times (fixed seed), and p is the share of resampled means,
+centred on the observed mean, at least as far from 0 as the observed mean.
+"""
+
+import argparse
+import collections
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import experiments  # noqa: E402
+
+RESAMPLES = 10_000
+
+
+def logged_hashes(records):
+    """The data the study ran on: per input, the hash most runs read (the smoke runs aside)."""
+    counts = collections.defaultdict(collections.Counter)
+    for record in records:
+        if record["group"] != "smoke":
+            for name, digest in record["data_sha256"].items():
+                counts[name][digest] += 1
+    return {name: counter.most_common(1)[0][0] for name, counter in counts.items()}
+
+
+def correctness(runs, gold, split="dev"):
+    """Per-review correctness averaged over the runs (seeds): an array of values in [0, 1]."""
+    return np.mean([np.asarray(run["results"][split]["predicted"]) == gold for run in runs], axis=0)
+
+
+def gold_labels(records, split="dev"):
+    """Gold label ids of a split in file order, by the split file's hash (any record that logged them)."""
+    gold = {}
+    for record in records:
+        result = record["results"].get(split, {})
+        if "gold" in result:
+            gold.setdefault(record["data_sha256"][f"{split}_file"], np.asarray(result["gold"]))
+    return gold
+
+
+def paired_bootstrap(a, b, seed=0):
+    """Two-sided p-value of mean(a - b) == 0 by resampling reviews (a, b: per-review scores)."""
+    difference = np.asarray(a, float) - np.asarray(b, float)
+    observed = difference.mean()
+    rng = np.random.default_rng(seed)
+    samples = difference[rng.integers(0, len(difference), size=(RESAMPLES, len(difference)))].mean(axis=1)
+    return float(np.mean(np.abs(samples - observed) >= abs(observed) - 1e-12))
+
+
+def summarize(runs):
+    accuracy = [r["results"]["dev"]["accuracy"] for r in runs]
+    macro_f1 = [r["results"]["dev"]["macro_f1"] for r in runs]
+    epoch_seconds = [s for r in runs for s in r["train"].get("epoch_seconds", [])[1:]]
+    return {
+        "seeds": len(runs),
+        "accuracy": (float(np.mean(accuracy)), float(np.std(accuracy, ddof=1)) if len(runs) > 1 else None),
+        "macro_f1": (float(np.mean(macro_f1)), float(np.std(macro_f1, ddof=1)) if len(runs) > 1 else None),
+        "epochs": float(np.mean([r["train"]["epochs_run"] for r in runs])),
+        "epoch_seconds": float(np.median(epoch_seconds)) if epoch_seconds else None,
+        "run_seconds": float(np.mean([r["train"]["train_seconds"] for r in runs])),
+    }
+
+
+def group_rows(group, logs, gold):
+    """[(label, flags, summary or None, p or None, delta or None)] for one group."""
+    try:
+        configs = group.configs(logs)
+    except experiments.Pending:
+        return None
+    rows, reference = [], None
+    for i, (label, flags) in enumerate(configs):
+        runs = logs.runs(flags, group.seeds, group.test)
+        if not runs:
+            rows.append((label, flags, None, None, None))
+            continue
+        summary = summarize(runs)
+        delta = p = None
+        if group.compare and i == 0:
+            reference = (runs, summary)
+        elif group.compare and reference and gold is not None:
+            delta = summary["accuracy"][0] - reference[1]["accuracy"][0]
+            p = paired_bootstrap(correctness(runs, gold), correctness(reference[0], gold))
+        rows.append((label, flags, summary, p, delta))
+    return rows
+
+
+def mean_std(pair, digits=3):
+    mean, std = pair
+    return f"{mean:.{digits}f}" + (f" ± {std:.{digits}f}" if std is not None else "")
+
+
+def cells(group, row):
+    label, flags, summary, p, delta = row
+    if summary is None:
+        return [label, "0", "not run yet", "", "", "", ""] + (["", ""] if group.compare else [])
+    out = [label, str(summary["seeds"]), mean_std(summary["accuracy"]), mean_std(summary["macro_f1"]),
+           f"{summary['epochs']:.1f}",
+           "" if summary["epoch_seconds"] is None else f"{summary['epoch_seconds']:.1f}",
+           f"{summary['run_seconds']:.0f}"]
+    if group.compare:
+        out += ["" if delta is None else f"{delta:+.3f}", "" if p is None else f"{p:.3f}"]
+    return out
+
+
+HEADER = ["configuration", "seeds", "dev accuracy", "dev macro F1", "epochs", "s/epoch", "s/run"]
+COMPARE_HEADER = ["Δ acc", "p"]
+
+
+def caption(group):
+    seeds = ", ".join(map(str, group.seeds))
+    text = (f"{group.title}. Dev set (600 reviews), seed{'s' if len(group.seeds) > 1 else ''} {seeds}; "
+            "mean ± standard deviation over seeds. Epochs: trained before early stopping (patience 3 on dev "
+            "loss); s/epoch: median epoch time after the first, s/run: training seconds "
+            "(2-core CPU, JAX backend).")
+    if group.compare:
+        text += (" Δ acc: difference from the first row; p: paired bootstrap test against the first row "
+                 "(see report/tables.py).")
+    return text
+
+
+def markdown(group, rows):
+    header = HEADER + (COMPARE_HEADER if group.compare else [])
+    lines = [f"### {group.name}: {group.title}", "", caption(group), "",
+             "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cells(group, row)) + " |" for row in rows]
+    lines += ["", "Flags per configuration (besides the data files and `--seed`):", ""]
+    lines += [f"- {label}: `{' '.join(flags) or '(defaults)'}`" for label, flags, *_ in rows]
+    return "\n".join(lines) + "\n"
+
+
+def latex_escape(text):
+    for old, new in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("%", r"\%"), ("&", r"\&"), ("#", r"\#"),
+                     ("±", r"$\pm$"), ("Δ", r"$\Delta$"), ("×", r"$\times$")):
+        text = text.replace(old, new)
+    return text
+
+
+def latex(group, rows):
+    header = HEADER + (COMPARE_HEADER if group.compare else [])
+    columns = "l" + "r" * (len(header) - 1)
+    lines = [r"\begin{table}[t]", r"\centering", r"\small", r"\begin{tabular}{" + columns + "}", r"\toprule",
+             " & ".join(latex_escape(h) for h in header) + r" \\", r"\midrule"]
+    lines += [" & ".join(latex_escape(c) for c in cells(group, row)) + r" \\" for row in rows]
+    lines += [r"\bottomrule", r"\end{tabular}", r"\caption{" + latex_escape(caption(group)) + "}",
+              r"\label{tab:" + group.name + "}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def write(path, text):
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(text)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results_dir", default=experiments.RESULTS)
+    parser.add_argument("--out_dir", default=os.path.join("report", "tables"))
+    args = parser.parse_args(argv)
+    os.chdir(experiments.ROOT)
+    records = experiments.read_logs(args.results_dir)
+    hashes = logged_hashes(records)
+    logs = experiments.Logs(args.results_dir, hashes)
+    gold = gold_labels(records).get(hashes.get("dev_file"))
+    os.makedirs(args.out_dir, exist_ok=True)
+    everything = ["# The report's tables", "", "Generated by `python report/tables.py` from `report/results/`; "
+                  "do not edit.", ""]
+    for group in experiments.GROUPS:
+        if group.name == "smoke":
+            continue
+        rows = group_rows(group, logs, gold)
+        if rows is None:
+            everything += [f"### {group.name}: waiting for the runs it is chosen from", ""]
+            continue
+        write(os.path.join(args.out_dir, group.name + ".md"), markdown(group, rows))
+        write(os.path.join(args.out_dir, group.name + ".tex"), latex(group, rows))
+        everything.append(markdown(group, rows))
+    write(os.path.join(args.out_dir, "tables.md"), "\n".join(everything))
+
+
+if __name__ == "__main__":
+    main()
