@@ -1,12 +1,16 @@
 #!/usr/bin/env python
 """Train, evaluate and reuse text classifiers for the 6-class product-review data.
 
-The model family of this version is an LSTM (Keras 3) over pretrained word
-embeddings (GloVe). Every run prints accuracy, macro F1, per-class
+Two model families share the data reading, evaluation, run records and save/load: an LSTM
+(Keras 3) over pretrained word embeddings (GloVe), and a pretrained transformer fine-tuned
+with the Hugging Face Trainer (--model lm). Every run prints accuracy, macro F1, per-class
 precision/recall/F1 and a confusion matrix, and can log one JSON record per run.
 
   # train on train.txt, early-stop on dev.txt (the assignment's own command)
   python lfd_assignment3.py --train_file train.txt --dev_file dev.txt --embeddings glove_reviews.json
+
+  # fine-tune a pretrained transformer (a hub id, or a local folder offline)
+  python lfd_assignment3.py --model lm --lm_name bert-base-uncased --train_file train.txt --dev_file dev.txt
 
   # a quick smoke run: 200 reviews, one epoch
   python lfd_assignment3.py --max_train_samples 200 --epochs 1 --embeddings glove_reviews.json
@@ -15,7 +19,7 @@ precision/recall/F1 and a confusion matrix, and can log one JSON record per run.
   python lfd_assignment3.py --embeddings glove_reviews.json --bidirectional --max_seq_len 200 \\
       --save_model runs/bilstm --results_file results.jsonl --predictions_file preds.tsv
 
-  # predict only: label new texts (one per line) with a saved model, no training
+  # predict only: label new texts (one per line) with a saved model of either family, no training
   python lfd_assignment3.py --load_model runs/bilstm --predict_file new_reviews.txt
 
 Data lines are `<category> <sentiment> <id> <tokens...>`, lowercased and tokenized.

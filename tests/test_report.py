@@ -1,0 +1,78 @@
+"""The report's machinery: a sweep killed mid-way and restarted finishes without rerunning
+anything, and the committed tables are what report/tables.py writes from the committed logs."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from conftest import ROOT, embedding_table, write_corpus
+
+sys.path.insert(0, os.path.join(ROOT, "report"))
+import experiments  # noqa: E402
+import tables  # noqa: E402
+
+RUNNER = os.path.join(ROOT, "report", "experiments.py")
+
+
+def lines(path):
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def test_killed_sweep_restarts_where_it_stopped(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    write_corpus(data / "train.txt", 12, 1)
+    write_corpus(data / "dev.txt", 4, 2)
+    (data / "glove_reviews_50d.json").write_text(json.dumps(embedding_table()), encoding="utf-8")
+    results = tmp_path / "results"
+    log = results / "smoke.jsonl"
+    command = [sys.executable, RUNNER, "--data_dir", str(data), "--results_dir", str(results), "smoke"]
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while len(lines(log)) < 1 and time.time() < deadline and first.poll() is None:
+        time.sleep(0.2)
+    first.kill()  # mid-sweep: the second run is in flight (or about to start)
+    first.wait()
+    done = lines(log)
+    assert 1 <= len(done) < 4, "the sweep should have been killed part-way"
+    second = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr
+    finished = lines(log)
+    assert len(finished) == 4 and finished[:len(done)] == done  # completed runs kept, none rerun
+    keys = [experiments.record_key(json.loads(line)) for line in finished]
+    assert len(set(keys)) == 4
+    assert "tiny, seed 1" not in second.stdout  # the first run was logged before the kill
+    third = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert third.returncode == 0 and lines(log) == finished and "seed" not in third.stdout
+
+
+def test_flags_of_a_logged_run_ignore_paths_and_order():
+    one = ["x", "--train_file", "a/train.txt", "--verbose", "2", "--bidirectional", "--seed", "2",
+           "--embeddings", "a/glove.json", "--results_file", "r.jsonl"]
+    two = ["x", "--seed", "2", "--results_file", "elsewhere.jsonl", "--bidirectional", "--train_file", "b/t.txt"]
+    assert experiments.run_flags(one) == experiments.run_flags(two) == (("--bidirectional", None), ("--seed", "2"))
+    assert experiments.run_flags(["x", "--embeddings", "none"]) == (("--embeddings", "none"),)
+
+
+def test_paired_bootstrap():
+    rng = np.random.default_rng(1)
+    same = rng.random(600) < 0.85
+    assert tables.paired_bootstrap(same, same) == 1.0
+    better = same | (rng.random(600) < 0.3)  # fixes about 30% of the errors
+    assert tables.paired_bootstrap(better, same) < 0.01
+    noisy = np.where(rng.random(600) < 0.05, ~same, same)  # flips 5% either way
+    assert tables.paired_bootstrap(noisy, same) > 0.05
+
+
+def test_committed_tables_match_the_logs(tmp_path):
+    tables.main(["--out_dir", str(tmp_path)])
+    committed = os.path.join(ROOT, "report", "tables")
+    written = sorted(os.listdir(tmp_path))
+    assert written and written == sorted(name for name in os.listdir(committed) if not name.startswith("."))
+    for name in written:
+        with open(os.path.join(committed, name), encoding="utf-8") as handle:
+            assert handle.read() == (tmp_path / name).read_text(encoding="utf-8"), f"report/tables/{name} is stale"
