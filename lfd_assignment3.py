@@ -1299,7 +1299,7 @@ def load_pretrained(transformers, name, labels, trust_remote_code):
                              "if you trust it") from None
         if not os.path.exists(name):
             offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0", "false", "False")
-            where = "offline, and it is not in the Hugging Face cache" if offline else "it could not be downloaded"
+            where = "not in the Hugging Face cache while offline" if offline else "it could not be downloaded"
             raise InputError(f"--lm_name {name}: not a local folder, and {where} ({reason[:160]}); "
                              "download it where there is internet, or pass a local model folder") from None
         raise InputError(f"--lm_name {name}: cannot be loaded ({reason[:200]})") from None

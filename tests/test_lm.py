@@ -172,7 +172,8 @@ LM_BAD_INPUT = {
     "folder without weights": (lambda c, m: ["--lm_name", break_folder(c, m, "model")],
                                "--lm_name .*: no weights in this folder"),
     "hub id offline": (lambda c, m: ["--lm_name", "bert-base-uncased"],
-                       "--lm_name bert-base-uncased: not a local folder, and offline.*pass a local model folder"),
+                       "--lm_name bert-base-uncased: not a local folder, and not in the Hugging Face cache while offline.*"
+                       "pass a local model folder"),
     "zero max_length": (lambda c, m: ["--max_length", "0"], "--max_length: must be a positive integer, got 0"),
     "max_length beyond the model": (lambda c, m: ["--max_length", "100"], "--max_length 100: .* at most 64 tokens"),
     "embeddings with lm": (lambda c, m: ["--embeddings", c["emb_json"]], "--embeddings applies to --model lstm"),
