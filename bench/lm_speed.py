@@ -16,7 +16,12 @@ import os
 import subprocess
 import sys
 
+import numpy as np
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "report"))
+from tables import paired_bootstrap  # noqa: E402
+
 RECIPES = {"(a) pad to max_length": ["--pad_to_max_length"], "(b) tool default": []}
 
 
@@ -53,13 +58,19 @@ def main():
             rows.append((max_length, recipe, logged(args.results_file)[tuple(argv)]))
     print(f"\n{rows[0][2]['device']}, {rows[0][2]['train']['precision']}, batch {args.batch_size}, "
           f"{rows[0][2]['train']['train_examples']} training reviews, 1 epoch")
-    print(f"{'max_length':>10}  {'recipe':<22} {'train ex/s':>10} {'train s':>8} {'dev acc':>8} {'speed-up':>8}")
+    gold = next(np.asarray(r["results"]["dev"]["gold"]) for *_, r in rows if "gold" in r["results"]["dev"])
+    print(f"{'max_length':>10}  {'recipe':<22} {'train ex/s':>10} {'train s':>8} {'dev acc':>8} {'speed-up':>8} "
+          f"{'p (acc)':>8}")
     for max_length, recipe, record in rows:
         base = next(r for m, name, r in rows if m == max_length and name.startswith("(a)"))
         train = record["train"]
         speedup = train["train_examples_per_second"] / base["train"]["train_examples_per_second"]
+        correct = [np.asarray(r["results"]["dev"]["predicted"]) == gold for r in (record, base)]
+        p = "" if record is base else f"{paired_bootstrap(*correct):.3f}"
         print(f"{max_length:>10}  {recipe:<22} {train['train_examples_per_second']:>10.2f} "
-              f"{train['train_seconds']:>8.0f} {record['results']['dev']['accuracy']:>8.4f} {speedup:>7.2f}x")
+              f"{train['train_seconds']:>8.0f} {record['results']['dev']['accuracy']:>8.4f} {speedup:>7.2f}x {p:>8}")
+    print("p (acc): paired bootstrap test of the dev accuracy difference from (a) at the same max_length "
+          "(report/tables.py)")
 
 
 if __name__ == "__main__":

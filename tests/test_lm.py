@@ -130,7 +130,9 @@ def test_every_flag_reaches_the_trainer(corpus, tiny_lm):
 
 def test_padding_freezing_and_precision_flags(corpus, tiny_lm):
     record = lfd.main(lm_args(corpus, tiny_lm, "--pad_to_max_length", "--freeze_encoder", "--epochs", "1",
-                              "--precision", "bf16", "--lr_scheduler_type", "constant", "--warmup_ratio", "0.5"))
+                              "--precision", "bf16", "--lr_scheduler_type", "constant", "--warmup_ratio", "0.5",
+                              "--trust_remote_code"))
+    assert record["config"]["trust_remote_code"]
     train = record["train"]
     assert train["padding"] == "max_length" and train["batches"] == "random" and train["precision"] == "bf16"
     head = 32 * 32 + 32 + 32 * 3 + 3  # BERT pooler (dense 32x32) + classifier (32 -> 3)
