@@ -24,6 +24,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join("report", "results")
 SEEDS = (1, 2, 3)
@@ -76,16 +78,8 @@ def read_logs(results_dir):
 
 def run_flags(command):
     """A logged command's flags without file paths and printing options, as ((flag, value), ...)."""
-    argv = list(command[1:])
-    pairs, i = [], 0
-    while i < len(argv):
-        flag = argv[i]
-        value = argv[i + 1] if i + 1 < len(argv) and not argv[i + 1].startswith("--") else None
-        i += 1 if value is None else 2
-        if flag in PATH_FLAGS or (flag == "--embeddings" and value.lower() != "none"):
-            continue
-        pairs.append((flag, value))
-    return tuple(sorted(pairs))
+    return tuple(sorted((flag, value) for flag, value in as_pairs(list(command[1:]))
+                        if flag not in PATH_FLAGS and not (flag == "--embeddings" and value.lower() != "none")))
 
 
 def run_key(flags, seed, data_sha256):
@@ -104,6 +98,7 @@ class Logs:
     def __init__(self, results_dir, hashes):
         self.records = read_logs(results_dir)
         self.hashes = hashes
+        self.gold = gold_labels(self.records).get(hashes.get("dev_file"))
         self.by_key = {}
         for record in self.records:
             self.by_key.setdefault(record_key(record), record)
@@ -120,6 +115,30 @@ class Logs:
     def runs(self, flags, seeds, test=False):
         """The logged records of one configuration, one per seed that has been run."""
         return [r for r in (self.find(flags, seed, test) for seed in seeds) if r is not None]
+
+
+def gold_labels(records, split="dev"):
+    """Gold label ids of a split in file order, by the split file's hash (any record that logged them)."""
+    gold = {}
+    for record in records:
+        result = record["results"].get(split, {})
+        if "gold" in result:
+            gold.setdefault(record["data_sha256"][f"{split}_file"], np.asarray(result["gold"]))
+    return gold
+
+
+def correctness(runs, gold, split="dev"):
+    """Per-review correctness averaged over the runs (seeds): an array of values in [0, 1]."""
+    return np.mean([np.asarray(run["results"][split]["predicted"]) == gold for run in runs], axis=0)
+
+
+def paired_bootstrap(a, b, seed=0, resamples=10_000):
+    """Two-sided p-value of mean(a - b) == 0 by resampling reviews (a, b: per-review scores)."""
+    difference = np.asarray(a, float) - np.asarray(b, float)
+    observed = difference.mean()
+    rng = np.random.default_rng(seed)
+    samples = difference[rng.integers(0, len(difference), size=(resamples, len(difference)))].mean(axis=1)
+    return float(np.mean(np.abs(samples - observed) >= abs(observed) - 1e-12))
 
 
 def mean_dev_accuracy(logs, flags, seeds):
@@ -177,7 +196,8 @@ def variants(reference_label, rows):
 
 def optimizer_grid(logs):
     base = strip(baseline(logs), "--learning_rate")
-    return [(f"{name}, lr {lr}", base + ["--optimizer", name.split()[0], *extra, "--learning_rate", lr])
+    return [(f"{name}, lr {lr}", base + (["--optimizer", name.split()[0]] if name != "adam" else [])  # the default
+             + [*extra, "--learning_rate", lr])
             for name, (extra, rates) in OPTIMIZER_GRIDS.items() for lr in rates]
 
 
@@ -199,6 +219,82 @@ def strip(flags, name):
         i = out.index(name)
         del out[i:i + 2]
     return out
+
+
+# The one-change-at-a-time groups whose significant winners the combined model adopts.
+FACTORS = ("embeddings", "bidirectional", "max_seq_len", "dropout", "layers", "optimizers")
+ALPHA = 0.05
+
+
+def adopted_changes(logs):
+    """[(group, label, extra flags)]: per factor group, its best row if it beats the group's reference
+    row with p < ALPHA on dev (paired bootstrap over three seeds); chosen from the logs, not by hand."""
+    changes = []
+    for name in FACTORS:
+        group = group_named(name)
+        configs = group.configs(logs)
+        runs = [logs.runs(flags, group.seeds) for _, flags in configs]
+        if any(len(r) < len(group.seeds) for r in runs) or logs.gold is None:
+            raise Pending(f"group {name} is not complete")
+        scores = [np.mean([r["results"]["dev"]["accuracy"] for r in rs]) for rs in runs]
+        winner = int(np.argmax(scores))
+        if winner and paired_bootstrap(correctness(runs[winner], logs.gold), correctness(runs[0], logs.gold)) < ALPHA:
+            reference, flags = configs[0][1], configs[winner][1]
+            changes.append((name, configs[winner][0], flags_beyond(flags, reference)))
+    return changes
+
+
+def as_pairs(flags):
+    """A flag list as [(flag, value or None for a switch)], in order."""
+    pairs, i = [], 0
+    while i < len(flags):
+        value = flags[i + 1] if i + 1 < len(flags) and not flags[i + 1].startswith("--") else None
+        pairs.append((flags[i], value))
+        i += 1 if value is None else 2
+    return pairs
+
+
+def as_flags(pairs):
+    return [item for flag, value in pairs for item in ([flag] if value is None else [flag, value])]
+
+
+def flags_beyond(flags, reference):
+    """The flags a row adds to, or changes in, its reference row."""
+    known = dict(as_pairs(reference))
+    return as_flags([(flag, value) for flag, value in as_pairs(flags) if flag not in known or known[flag] != value])
+
+
+def combined_flags(logs):
+    """The baseline plus every adopted change, without a learning rate or batch size (re-tuned next)."""
+    merged = dict(as_pairs(baseline(logs)))
+    for _, _, extra in adopted_changes(logs):
+        merged.update(as_pairs(extra))
+    return strip(strip(as_flags(merged.items()), "--learning_rate"), "--batch_size")
+
+
+def combined_grid(logs):
+    base = combined_flags(logs)
+    return [(f"combined, lr {lr}, batch {bs}", base + ["--learning_rate", lr, "--batch_size", bs])
+            for lr in ("1e-3", "3e-3") for bs in BATCH_SIZES]
+
+
+def final_rows(logs):
+    best_flags = best(logs, combined_grid(logs))
+    changes = ", ".join(label for _, label, _ in adopted_changes(logs)) or "no change"
+    return [(f"combined ({changes})", best_flags)]
+
+
+def test_rows(logs):
+    """The selected model, the baseline, and the three best single changes of the factor groups."""
+    singles = []
+    for name in FACTORS:
+        group = group_named(name)
+        configs = group.configs(logs)[1:]
+        scores = [mean_dev_accuracy(logs, flags, group.seeds) for _, flags in configs]
+        label, flags = configs[int(np.argmax(scores))]
+        singles.append((max(scores), f"{name}: {label}", flags))
+    singles.sort(key=lambda row: -row[0])
+    return final_rows(logs) + [("LSTM baseline", baseline(logs))] + [(label, flags) for _, label, flags in singles[:3]]
 
 
 GROUPS = [
@@ -238,6 +334,10 @@ GROUPS = [
     Group("optimizer_lr", "Each optimizer's learning rate (coarse grid, one seed)",
           optimizer_grid, seeds=(1,), compare=False),
     Group("optimizers", "Optimizers, each at its own best learning rate", optimizer_best),
+    Group("combined_lr_batch", "The adopted improvements combined: learning rate and batch size re-tuned "
+          "(one seed)", combined_grid, seeds=(1,), compare=False),
+    Group("final", "The selected LSTM over three seeds", final_rows, compare=False),
+    Group("test", "Test set: the selected LSTM against models that were worse on dev", test_rows, test=True),
 ]
 GROUP_NAMES = [group.name for group in GROUPS]
 
