@@ -249,7 +249,7 @@ def build_parser():
                     help="subword tokens kept per review, special tokens included (longer ones are cut)")
     lm.add_argument("--pad_to_max_length", action="store_true",
                     help="pad every review to --max_length (the usual recipe) instead of to the longest "
-                    "review of its batch; slower, same results")
+                    "review of its batch: the model reads the same tokens, only slower (README)")
     lm.add_argument("--group_by_length", action=argparse.BooleanOptionalAction, default=True,
                     help="train on batches of reviews of similar length (in random order), so batches "
                     "need little padding")
