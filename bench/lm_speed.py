@@ -70,7 +70,7 @@ def main():
         print(f"{max_length:>10}  {recipe:<22} {train['train_examples_per_second']:>10.2f} "
               f"{train['train_seconds']:>8.0f} {record['results']['dev']['accuracy']:>8.4f} {speedup:>7.2f}x {p:>8}")
     print("p (acc): paired bootstrap test of the dev accuracy difference from (a) at the same max_length "
-          "(report/tables.py)")
+          "(report/experiments.py)")
 
 
 if __name__ == "__main__":
