@@ -22,12 +22,13 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join("report", "results")
+PREDICTIONS = os.path.join("report", "predictions")  # git-ignored: it holds the reviews' text
 SEEDS = (1, 2, 3)
 DATA_FILES = {"--train_file": "train.txt", "--dev_file": "dev.txt", "--embeddings": "glove_reviews_50d.json"}
 TEST_FILE = "test.txt"
@@ -51,7 +52,7 @@ class Group:
     seeds: tuple = SEEDS
     test: bool = False
     compare: bool = True  # paired test of every row against the first
-    notes: list = field(default_factory=list)
+    predictions: bool = False  # also write each run's predictions TSV (with review text) to PREDICTIONS
 
 
 # ---------------------------------------------------------------------------
@@ -336,7 +337,7 @@ GROUPS = [
     Group("optimizers", "Optimizers, each at its own best learning rate", optimizer_best),
     Group("combined_lr_batch", "The adopted improvements combined: learning rate and batch size re-tuned "
           "(one seed)", combined_grid, seeds=(1,), compare=False),
-    Group("final", "The selected LSTM over three seeds", final_rows, compare=False),
+    Group("final", "The selected LSTM over three seeds", final_rows, compare=False, predictions=True),
     Group("test", "Test set: the selected LSTM against models that were worse on dev", test_rows, test=True),
 ]
 GROUP_NAMES = [group.name for group in GROUPS]
@@ -371,6 +372,8 @@ def command(group, flags, seed, data_dir, results_dir):
             argv += [flag, os.path.join(data_dir, name)]
     if group.test:
         argv += ["--test_file", os.path.join(data_dir, TEST_FILE)]
+    if group.predictions:
+        argv += ["--predictions_file", os.path.join(PREDICTIONS, f"{group.name}-seed{seed}.tsv")]
     return (["lfd_assignment3.py"] + argv + ALWAYS
             + ["--results_file", os.path.join(results_dir, group.name + ".jsonl")] + list(flags) + ["--seed", str(seed)])
 

@@ -157,6 +157,50 @@ def numbers(group, rows):
     return lines
 
 
+def per_class(group, logs, split="dev"):
+    """Per-class precision/recall/F1 (mean over seeds) and the confusion matrix summed over seeds
+    of a group's first configuration; None until it has runs."""
+    configs = group.configs(logs)
+    runs = logs.runs(configs[0][1], group.seeds, group.test)
+    if not runs:
+        return None
+    labels = runs[0]["labels"]
+    scores = {label: {metric: float(np.mean([r["results"][split]["per_class"][label][metric] for r in runs]))
+                      for metric in ("precision", "recall", "f1")} for label in labels}
+    confusion = np.sum([r["results"][split]["confusion_matrix"] for r in runs], axis=0)
+    return {"name": f"{group.name}_{split}", "label": configs[0][0], "seeds": len(runs), "labels": labels,
+            "scores": scores, "confusion": confusion, "split": split}
+
+
+def per_class_markdown(table):
+    lines = [f"### {table['label']}: per class on {table['split']} ({table['seeds']} seeds)", "",
+             "| class | precision | recall | F1 |", "|---|---|---|---|"]
+    lines += [f"| {label} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} |"
+              for label, row in table["scores"].items()]
+    lines += ["", f"Confusion matrix, rows gold, columns predicted, summed over {table['seeds']} seeds:", "",
+              "| gold \\ predicted | " + " | ".join(table["labels"]) + " |",
+              "|---|" + "---|" * len(table["labels"])]
+    lines += [f"| {label} | " + " | ".join(str(int(c)) for c in row) + " |"
+              for label, row in zip(table["labels"], table["confusion"])]
+    return "\n".join(lines) + "\n"
+
+
+def per_class_latex(table):
+    lines = [r"\begin{table}[t]", r"\centering", r"\small", r"\begin{tabular}{lrrr|" + "r" * len(table["labels"]) + "}",
+             r"\toprule", " & ".join(["class", "precision", "recall", "F1"] + [label[:5] for label in table["labels"]])
+             + r" \\", r"\midrule"]
+    for label, row in zip(table["labels"], table["confusion"]):
+        scores = table["scores"][label]
+        lines.append(" & ".join([label, f"{scores['precision']:.3f}", f"{scores['recall']:.3f}", f"{scores['f1']:.3f}"]
+                                + [str(int(c)) for c in row]) + r" \\")
+    caption = (f"{table['label']} on the {table['split']} set: per-class precision, recall and F1 (mean over "
+               f"{table['seeds']} seeds) and the confusion matrix summed over the seeds (rows gold, columns "
+               "predicted).")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\caption{" + latex_escape(caption) + "}",
+              r"\label{tab:" + table["name"] + "}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
 def write(path, text):
     with open(path, "w", encoding="utf-8") as out:
         out.write(text)
@@ -189,6 +233,12 @@ def main(argv=None):
         write(os.path.join(args.out_dir, group.name + ".tex"), latex(group, rows))
         everything.append(markdown(group, rows))
         macros += numbers(group, rows)
+        if group.predictions or group.test:
+            for split in ("dev", "test") if group.test else ("dev",):
+                table = per_class(group, logs, split)
+                if table:
+                    write(os.path.join(args.out_dir, table["name"] + ".md"), per_class_markdown(table))
+                    write(os.path.join(args.out_dir, table["name"] + ".tex"), per_class_latex(table))
     write(os.path.join(args.out_dir, "tables.md"), "\n".join(everything))
     write(os.path.join(args.out_dir, "numbers.tex"), "\n".join(macros) + "\n")
 
