@@ -53,6 +53,7 @@ class Group:
     test: bool = False
     compare: bool = True  # paired test of every row against the first
     predictions: bool = False  # also write each run's predictions TSV (with review text) to PREDICTIONS
+    alone: bool = False  # a timing group: run it with nothing else on the machine
 
 
 # ---------------------------------------------------------------------------
@@ -187,10 +188,10 @@ def baseline_rows(logs):
     return [("LSTM baseline", baseline(logs))]
 
 
-def variants(reference_label, rows):
+def variants(reference_label, rows, common=()):
     """Rows that change the baseline: [(label, extra flags)] -> [(label, flags)], baseline first."""
     def configs(logs):
-        base = baseline(logs)
+        base = baseline(logs) + list(common)
         return [(reference_label, base)] + [(label, base + extra) for label, extra in rows]
     return configs
 
@@ -335,6 +336,12 @@ GROUPS = [
     Group("optimizer_lr", "Each optimizer's learning rate (coarse grid, one seed)",
           optimizer_grid, seeds=(1,), compare=False),
     Group("optimizers", "Optimizers, each at its own best learning rate", optimizer_best),
+    Group("dropout_speed", "Seconds per epoch without dropout, with dropout and with recurrent dropout "
+          "(4 epochs, no early stopping)",
+          variants("no dropout", [("dropout 0.2", ["--dropout", "0.2"]),
+                                  ("recurrent dropout 0.2", ["--recurrent_dropout", "0.2"])],
+                   common=["--epochs", "4", "--patience", "0"]),
+          seeds=(1,), compare=False, alone=True),
     Group("combined_lr_batch", "The adopted improvements combined: learning rate and batch size re-tuned "
           "(one seed)", combined_grid, seeds=(1,), compare=False),
     Group("final", "The selected LSTM over three seeds", final_rows, compare=False, predictions=True),

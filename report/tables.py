@@ -98,9 +98,10 @@ def caption(group):
     seeds = ", ".join(map(str, group.seeds))
     text = (f"{group.title}. Dev set (600 reviews), seed{'s' if len(group.seeds) > 1 else ''} {seeds}; "
             "mean ± standard deviation over seeds. Epochs: trained before early stopping (patience 3 on dev "
-            "loss); s/epoch: median epoch time after the first, s/run: training seconds, JAX backend, each "
-            "run on one core of a 2-core machine that other work shared at times, so times compare "
-            "only roughly.")
+            "loss); s/epoch: median epoch time after the first, s/run: training seconds, JAX backend, "
+            + ("run one at a time on an otherwise idle 2-core machine." if group.alone else
+               "each run on one core of a 2-core machine that other work shared at times, so times compare "
+               "only roughly."))
     if group.compare:
         text += (" Δ acc: difference from the first row; p: paired bootstrap test against the first row "
                  "(see report/experiments.py).")
