@@ -224,7 +224,7 @@ def strip(flags, name):
 
 
 # The one-change-at-a-time groups whose significant winners the combined model adopts.
-FACTORS = ("embeddings", "bidirectional", "max_seq_len", "dropout", "layers", "optimizers")
+FACTORS = ("embeddings", "bidirectional", "max_seq_len", "bidirectional_long", "dropout", "layers", "optimizers")
 ALPHA = 0.05
 
 
@@ -322,6 +322,9 @@ GROUPS = [
           variants("unidirectional (baseline)", [("bidirectional", ["--bidirectional"])])),
     Group("max_seq_len", "Tokens kept per review",
           variants("50 tokens (baseline)", [(f"{n} tokens", ["--max_seq_len", str(n)]) for n in (100, 200, 400)])),
+    Group("bidirectional_long", "Bidirectional versus unidirectional when reading 200 tokens",
+          variants("200 tokens, unidirectional", [("200 tokens, bidirectional", ["--bidirectional"])],
+                   common=["--max_seq_len", "200"])),
     Group("dropout", "Dropout on the LSTM inputs versus recurrent dropout on its state",
           variants("no dropout (baseline)", [
               ("dropout 0.2", ["--dropout", "0.2"]),

@@ -115,7 +115,9 @@ def test_the_combined_model_adopts_only_significant_improvements(tmp_path):
 
     logs = fake_logs(tmp_path, accuracy_of)
     assert experiments.baseline(logs) == ["--learning_rate", "3e-3", "--batch_size", "16"]
-    assert experiments.adopted_changes(logs) == [("bidirectional", "bidirectional", ["--bidirectional"])]
+    assert experiments.adopted_changes(logs) == [
+        ("bidirectional", "bidirectional", ["--bidirectional"]),
+        ("bidirectional_long", "200 tokens, bidirectional", ["--bidirectional"])]
     assert experiments.combined_flags(logs) == ["--bidirectional"]
     grid = experiments.combined_grid(logs)
     assert len(grid) == 6 and all(flags[0] == "--bidirectional" for _, flags in grid)
