@@ -4,6 +4,7 @@
     python report/experiments.py --list                 # groups, their runs, what is logged
     python report/experiments.py [GROUP ...]            # run what is not logged yet (all groups if none)
     python report/experiments.py --data_dir DIR GROUP   # data elsewhere (train/dev/test.txt, glove_reviews_50d.json)
+    python report/experiments.py --shard 1/2 GROUP      # with --shard 2/2 in a second shell: two runners share a group
 
 Every run goes through the script with `--results_file report/results/<group>.jsonl` and is
 skipped when a run with the same flags, seed and data hashes is logged in any group's file: a
@@ -36,6 +37,7 @@ TEST_FILE = "test.txt"
 PATH_FLAGS = {"--train_file", "--dev_file", "--test_file", "--results_file", "--predictions_file",
               "--confusion_png", "--save_model", "--verbose"}
 ALWAYS = ["--verbose", "2"]
+POLL_SECONDS = 30  # how often a sharded runner looks again for the results a waiting group needs
 
 
 class Pending(Exception):
@@ -388,26 +390,27 @@ def command(group, flags, seed, data_dir, results_dir):
             + ["--results_file", os.path.join(results_dir, group.name + ".jsonl")] + list(flags) + ["--seed", str(seed)])
 
 
-def run_group(group, data_dir, results_dir, hashes):
-    """Run the group's missing runs; returns how many ran."""
+def run_group(group, data_dir, results_dir, hashes, shard=(1, 1)):
+    """Run the group's missing runs (those of this shard: every n-th, from the i-th); returns how many ran."""
     ran = 0
     logs = Logs(results_dir, hashes)
-    for label, flags in group.configs(logs):
-        for seed in group.seeds:
-            if Logs(results_dir, hashes).find(flags, seed, group.test) is not None:
-                continue
-            argv = command(group, flags, seed, data_dir, results_dir)
-            print(f"[{group.name}] {label}, seed {seed}: {' '.join(flags)}", flush=True)
-            start = time.time()
-            done = subprocess.run([sys.executable] + argv, stdout=subprocess.DEVNULL)
-            if done.returncode != 0:
-                raise SystemExit(f"experiments.py: run failed with exit status {done.returncode}: {' '.join(argv)}")
-            record = Logs(results_dir, hashes).find(flags, seed, group.test)
-            if record is None:
-                raise SystemExit(f"experiments.py: the run left no record in {results_dir}: {' '.join(argv)}")
-            print(f"    dev accuracy {record['results']['dev']['accuracy']:.4f}, "
-                  f"{record['train'].get('epochs_run', '-')} epochs, {time.time() - start:.0f} s", flush=True)
-            ran += 1
+    index, count = shard
+    runs = [(label, flags, seed) for label, flags in group.configs(logs) for seed in group.seeds]
+    for label, flags, seed in runs[index - 1::count]:
+        if Logs(results_dir, hashes).find(flags, seed, group.test) is not None:
+            continue
+        argv = command(group, flags, seed, data_dir, results_dir)
+        print(f"[{group.name}] {label}, seed {seed}: {' '.join(flags)}", flush=True)
+        start = time.time()
+        done = subprocess.run([sys.executable] + argv, stdout=subprocess.DEVNULL)
+        if done.returncode != 0:
+            raise SystemExit(f"experiments.py: run failed with exit status {done.returncode}: {' '.join(argv)}")
+        record = Logs(results_dir, hashes).find(flags, seed, group.test)
+        if record is None:
+            raise SystemExit(f"experiments.py: the run left no record in {results_dir}: {' '.join(argv)}")
+        print(f"    dev accuracy {record['results']['dev']['accuracy']:.4f}, "
+              f"{record['train'].get('epochs_run', '-')} epochs, {time.time() - start:.0f} s", flush=True)
+        ran += 1
     return ran
 
 
@@ -425,12 +428,26 @@ def list_groups(groups, results_dir, hashes):
             print(f"    {label}: {' '.join(flags) or '(defaults)'}")
 
 
+def shard_of(text):
+    """'I/N' with 1 <= I <= N, for --shard."""
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not I/N, e.g. 1/2") from None
+    if not 1 <= index <= count:
+        raise argparse.ArgumentTypeError(f"{text!r}: I must be between 1 and N")
+    return index, count
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("groups", nargs="*", metavar="GROUP", help=f"groups to run, in order: {', '.join(GROUP_NAMES)}")
     parser.add_argument("--data_dir", default="../shared/data", help="folder with the data and embeddings")
     parser.add_argument("--results_dir", default=RESULTS, help="folder of the group logs (relative to the repository)")
     parser.add_argument("--list", action="store_true", help="list groups and progress, run nothing")
+    parser.add_argument("--shard", type=shard_of, default=(1, 1), metavar="I/N",
+                        help="run only every N-th run of each group, from the I-th, so that N runners "
+                             "(one per core) share the groups; a group after them waits for their results")
     args = parser.parse_args(argv)
     os.chdir(ROOT)
     unknown = [name for name in args.groups if name not in GROUP_NAMES]
@@ -444,10 +461,19 @@ def main(argv=None):
         list_groups(groups, args.results_dir, hashes)
         return
     for group in groups:
-        try:
-            run_group(group, args.data_dir, args.results_dir, hashes)
-        except Pending as waiting:
-            print(f"[{group.name}] waiting: {waiting}", flush=True)
+        said = None
+        while True:
+            try:
+                run_group(group, args.data_dir, args.results_dir, hashes, args.shard)
+                break
+            except Pending as waiting:
+                if str(waiting) != said:
+                    print(f"[{group.name}] waiting: {waiting}", flush=True)
+                    said = str(waiting)
+                if args.shard[1] == 1:
+                    break
+            # Sharded: the runs this group needs are in another runner's hands.
+            time.sleep(POLL_SECONDS)
 
 
 if __name__ == "__main__":

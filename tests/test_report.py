@@ -50,6 +50,26 @@ def test_killed_sweep_restarts_where_it_stopped(tmp_path):
     assert third.returncode == 0 and lines(log) == finished and "seed" not in third.stdout
 
 
+def test_shards_split_a_group_without_overlap(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    write_corpus(data / "train.txt", 12, 1)
+    write_corpus(data / "dev.txt", 4, 2)
+    (data / "glove_reviews_50d.json").write_text(json.dumps(embedding_table()), encoding="utf-8")
+    results = tmp_path / "results"
+    log = results / "smoke.jsonl"
+    base = [sys.executable, RUNNER, "--data_dir", str(data), "--results_dir", str(results)]
+    first = subprocess.run(base + ["--shard", "1/2", "smoke"], capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr
+    assert len(lines(log)) == 2  # every second run of four
+    second = subprocess.run(base + ["--shard", "2/2", "smoke"], capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr
+    keys = [experiments.record_key(json.loads(line)) for line in lines(log)]
+    assert len(keys) == 4 and len(set(keys)) == 4
+    bad = subprocess.run(base + ["--shard", "3/2", "smoke"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "I must be between 1 and N" in bad.stderr
+
+
 def test_flags_of_a_logged_run_ignore_paths_and_order():
     one = ["x", "--train_file", "a/train.txt", "--verbose", "2", "--bidirectional", "--seed", "2",
            "--embeddings", "a/glove.json", "--results_file", "r.jsonl"]
