@@ -1284,6 +1284,18 @@ def check_lm_source(name):
         raise InputError(f"--lm_name {name}: no such folder")
 
 
+def float32_weights(transformers):
+    """from_pretrained keyword that loads the weights as float32, whatever the checkpoint stores.
+
+    transformers 5 loads a checkpoint in its stored dtype; fine-tuning fp16 or bf16 weights
+    directly loses updates smaller than their precision (and fp16 weights break the Trainer's
+    gradient scaling), so the master weights are float32 and --precision decides the compute.
+    """
+    import torch
+    major, minor = (int(part) for part in re.findall(r"\d+", transformers.__version__)[:2])
+    return {"dtype" if (major, minor) >= (4, 56) else "torch_dtype": torch.float32}
+
+
 def load_pretrained(transformers, name, labels, trust_remote_code):
     """Tokenizer and classification model; the head is new unless the folder was saved by this tool."""
     check_lm_source(name)
@@ -1291,7 +1303,8 @@ def load_pretrained(transformers, name, labels, trust_remote_code):
         tokenizer = transformers.AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code)
         model = transformers.AutoModelForSequenceClassification.from_pretrained(
             name, num_labels=len(labels), id2label=dict(enumerate(labels)),
-            label2id={label: i for i, label in enumerate(labels)}, trust_remote_code=trust_remote_code)
+            label2id={label: i for i, label in enumerate(labels)}, trust_remote_code=trust_remote_code,
+            **float32_weights(transformers))
     except (OSError, ValueError, KeyError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         if "trust_remote_code" in reason:
@@ -1455,7 +1468,7 @@ def train_lm(torch, transformers, args, data, device, precision):
 def load_lm(transformers, folder, config, device, precision, batch_size):
     try:
         tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
-        model = transformers.AutoModelForSequenceClassification.from_pretrained(folder)
+        model = transformers.AutoModelForSequenceClassification.from_pretrained(folder, **float32_weights(transformers))
     except (OSError, ValueError, KeyError) as error:
         raise InputError(f"--load_model {folder}: cannot be loaded ({str(error).strip()[:200]})") from None
     return LmClassifier(model, tokenizer, config, device, precision, batch_size)

@@ -141,6 +141,20 @@ def test_padding_freezing_and_precision_flags(corpus, tiny_lm):
     assert grouped["train"]["batches"] == "random" and grouped["train"]["padding"] == "longest in batch"
 
 
+def test_a_half_precision_checkpoint_is_fine_tuned_in_float32(corpus, tiny_lm, tmp_path):
+    import torch
+    import transformers
+    half = tmp_path / "tiny-bert-fp16"
+    transformers.BertModel.from_pretrained(tiny_lm).half().save_pretrained(half)
+    transformers.AutoTokenizer.from_pretrained(tiny_lm).save_pretrained(half)
+    assert transformers.BertModel.from_pretrained(half).dtype == torch.float16  # how transformers 5 loads it
+    saved = tmp_path / "model"
+    lfd.main(lm_args(corpus, str(half), "--epochs", "1", "--save_model", str(saved)))
+    from safetensors.torch import load_file
+    weights = load_file(saved / "model.safetensors")
+    assert {tensor.dtype for tensor in weights.values()} == {torch.float32}
+
+
 def test_length_buckets_cover_every_review_once_in_random_order():
     lengths = np.random.default_rng(0).integers(1, 200, size=1000)
     buckets = lfd.LengthBuckets(lengths, batch_size=16, seed=3, runs_of=10)
