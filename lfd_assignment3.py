@@ -70,8 +70,9 @@ PUNCTUATION = re.compile(r"""([.,!?;:()"])""")
 BACKENDS = ("tensorflow", "jax", "torch")
 # Measured on a 2-core CPU, seconds per epoch of a 64-unit LSTM (README, "Speed").
 CPU_BACKEND_ORDER = ("jax", "tensorflow", "torch")
-# On a GPU, TensorFlow runs the fused cuDNN kernel even with a padding mask;
-# JAX and torch do so only without a mask (--padding pre).
+# On a GPU, TensorFlow runs the fused cuDNN kernel even with a padding mask; JAX and torch do so
+# only without a mask (--padding pre). Masked, Keras' JAX loop ran 0.78 s per epoch of 800 reviews
+# at 400 tokens on an H100; the torch one did not finish two epochs in 60 s (bench/gpu_check.sh).
 GPU_BACKEND_ORDER = ("tensorflow", "jax", "torch")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "nadam", "adamax", "adadelta")
 MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
@@ -99,14 +100,14 @@ LSTM_FLAGS = {
 LM_FLAGS = {
     "lm_name", "max_length", "pad_to_max_length", "group_by_length", "lr_scheduler_type", "warmup_ratio",
     "lr_end", "lr_power", "gradient_accumulation_steps", "precision", "freeze_encoder", "trust_remote_code",
-    "eval_batch_size",
+    "eval_batch_size", "pad_to_multiple_of",
 }
 # Flags a saved model decides (taken from it on --load_model), per family.
 SHARED_MODEL_FLAGS = {"task", "max_train_samples", "learning_rate", "weight_decay", "batch_size", "epochs",
                       "patience", "seed"}
 MODEL_FLAGS = {
     "lstm": SHARED_MODEL_FLAGS | (LSTM_FLAGS - {"backend"}),
-    "lm": SHARED_MODEL_FLAGS | (LM_FLAGS - {"trust_remote_code", "eval_batch_size", "precision"}),
+    "lm": SHARED_MODEL_FLAGS | (LM_FLAGS - {"trust_remote_code", "eval_batch_size", "precision", "pad_to_multiple_of"}),
 }
 
 log = logging.getLogger(PROG)
@@ -250,6 +251,9 @@ def build_parser():
     lm.add_argument("--pad_to_max_length", action="store_true",
                     help="pad every review to --max_length (the usual recipe) instead of to the longest "
                     "review of its batch: the model reads the same tokens, only slower (README)")
+    lm.add_argument("--pad_to_multiple_of", type=positive_int, default=1, metavar="N",
+                    help="round each batch's length up to a multiple of N tokens (8 suits the tensor cores "
+                    "of older GPUs)")
     lm.add_argument("--group_by_length", action=argparse.BooleanOptionalAction, default=True,
                     help="train on batches of reviews of similar length (in random order), so batches "
                     "need little padding")
@@ -1210,9 +1214,10 @@ class LengthBuckets:
 class LmClassifier:
     """A sequence-classification transformer with its tokenizer and config."""
 
-    def __init__(self, model, tokenizer, config, device, precision, batch_size):
+    def __init__(self, model, tokenizer, config, device, precision, batch_size, pad_multiple=1):
         self.model, self.tokenizer, self.config = model, tokenizer, config
         self.device, self.precision, self.batch_size = device, precision, batch_size
+        self.pad_multiple = pad_multiple
 
     def encode(self, texts, pad=False):
         return self.tokenizer([" ".join(tokens) for tokens in texts], truncation=True,
@@ -1232,6 +1237,7 @@ class LmClassifier:
             for start in range(0, len(order), self.batch_size):
                 rows = order[start:start + self.batch_size]
                 batch = self.tokenizer.pad([{key: values[i] for key, values in encoded.items()} for i in rows],
+                                           pad_to_multiple_of=self.pad_multiple if self.pad_multiple > 1 else None,
                                            return_tensors="pt")
                 logits = self.model(**{key: value.to(self.device) for key, value in batch.items()}).logits
                 probs[rows] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
@@ -1380,7 +1386,7 @@ def training_arguments(transformers, args, output_dir, precision, device):
     return transformers.TrainingArguments(**kwargs)
 
 
-def make_trainer(transformers, args, model, tokenizer, datasets, output_dir, precision, device):
+def make_trainer(transformers, args, model, tokenizer, datasets, output_dir, precision, device, pad_multiple=1):
     """A Trainer with per-batch padding, early stopping on dev loss and optional length buckets."""
     buckets = None
     if args.group_by_length and not args.pad_to_max_length:
@@ -1403,7 +1409,8 @@ def make_trainer(transformers, args, model, tokenizer, datasets, output_dir, pre
         callbacks.append(transformers.EarlyStoppingCallback(early_stopping_patience=args.patience))
     return Trainer(model=model, args=training_arguments(transformers, args, output_dir, precision, device),
                    train_dataset=datasets["train"], eval_dataset=datasets["dev"],
-                   data_collator=transformers.DataCollatorWithPadding(tokenizer),
+                   data_collator=transformers.DataCollatorWithPadding(
+                       tokenizer, pad_to_multiple_of=pad_multiple if pad_multiple > 1 else None),
                    processing_class=tokenizer, compute_metrics=accuracy, callbacks=callbacks)
 
 
@@ -1429,7 +1436,8 @@ def train_lm(torch, transformers, args, data, device, precision):
     log.info("%s: %s with a new %d-class head", args.lm_name, type(model).__name__, len(data.labels))
     if args.freeze_encoder:
         freeze_encoder(model)
-    classifier = LmClassifier(model, tokenizer, lm_config(args), device, precision, args.eval_batch_size)
+    classifier = LmClassifier(model, tokenizer, lm_config(args), device, precision, args.eval_batch_size,
+                              args.pad_to_multiple_of)
     datasets = {}
     for name in ("train", "dev"):
         split = data.splits[name]
@@ -1440,7 +1448,8 @@ def train_lm(torch, transformers, args, data, device, precision):
     log.info("train: %.1f subword tokens per review, %.1f%% cut at --max_length %d", tokens["train"]["mean"],
              100 * tokens["train"]["truncated_share"], args.max_length)
     with tempfile.TemporaryDirectory(prefix="lfd-trainer-") as output_dir:
-        trainer = make_trainer(transformers, args, model, tokenizer, datasets, output_dir, precision, device)
+        trainer = make_trainer(transformers, args, model, tokenizer, datasets, output_dir, precision, device,
+                               classifier.pad_multiple)
         start = time.perf_counter()
         trainer.train()
         seconds = time.perf_counter() - start
@@ -1459,19 +1468,20 @@ def train_lm(torch, transformers, args, data, device, precision):
         "trainable_parameters": int(sum(p.numel() for p in model.parameters() if p.requires_grad)),
         "tokens_per_review": tokens,
         "padding": "max_length" if args.pad_to_max_length else "longest in batch",
+        "pad_to_multiple_of": classifier.pad_multiple,
         "batches": "length buckets" if args.group_by_length and not args.pad_to_max_length else "random",
         "precision": precision,
         "model_config": classifier.config,
     }
 
 
-def load_lm(transformers, folder, config, device, precision, batch_size):
+def load_lm(transformers, folder, config, device, precision, batch_size, multiple=1):
     try:
         tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
         model = transformers.AutoModelForSequenceClassification.from_pretrained(folder, **float32_weights(transformers))
     except (OSError, ValueError, KeyError) as error:
         raise InputError(f"--load_model {folder}: cannot be loaded ({str(error).strip()[:200]})") from None
-    return LmClassifier(model, tokenizer, config, device, precision, batch_size)
+    return LmClassifier(model, tokenizer, config, device, precision, batch_size, multiple)
 
 
 def build_lm(args, data, saved):
@@ -1481,15 +1491,22 @@ def build_lm(args, data, saved):
     precision = choose_precision(torch, args.precision, device)
     name = f"gpu:{torch.cuda.get_device_name(0)}" if device == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
     log.info("transformers %s, torch %s on %s, %s", transformers.__version__, torch.__version__, name, precision)
+    if device == "cuda" and hasattr(torch.backends.cuda, "enable_cudnn_sdp"):
+        # cuDNN's attention plans each new batch shape anew: with per-batch padding on an H100 it made
+        # bf16 training 4.7 times and prediction 8.5 times slower than the other attention kernels
+        # (README, "Transformer speed").
+        torch.backends.cuda.enable_cudnn_sdp(False)
     if saved:
         classifier = load_lm(transformers, args.load_model, saved["config"], device, precision,
-                             args.eval_batch_size)
+                             args.eval_batch_size, args.pad_to_multiple_of)
         model = classifier.model
         train_info = {"loaded_from": os.path.abspath(args.load_model), "model_config": saved["config"],
                       "trained": saved.get("training"), "precision": precision,
                       "parameters": int(sum(p.numel() for p in model.parameters()))}
     else:
         classifier, train_info = train_lm(torch, transformers, args, data, device, precision)
+    if device == "cuda":
+        train_info["cudnn_attention"] = torch.backends.cuda.cudnn_sdp_enabled()
     environment = {"backend": "torch", "device": name, "libraries": ["torch", "transformers", "accelerate"]}
     return classifier, train_info, environment
 

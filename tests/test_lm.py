@@ -139,6 +139,26 @@ def test_padding_freezing_and_precision_flags(corpus, tiny_lm):
     assert train["trainable_parameters"] == head < train["parameters"]
     grouped = lfd.main(lm_args(corpus, tiny_lm, "--no-group_by_length", "--epochs", "1"))
     assert grouped["train"]["batches"] == "random" and grouped["train"]["padding"] == "longest in batch"
+    assert grouped["train"]["pad_to_multiple_of"] == 1  # the default
+
+
+def test_padding_to_a_multiple_changes_shapes_not_predictions(corpus, tiny_lm, tmp_path):
+    record = lfd.main(lm_args(corpus, tiny_lm, "--pad_to_multiple_of", "8", "--epochs", "1",
+                              "--save_model", str(tmp_path / "model")))
+    assert record["train"]["pad_to_multiple_of"] == 8
+    import transformers
+    classifier = lfd.load_lm(transformers, str(tmp_path / "model"), record["train"]["model_config"], "cpu",
+                             "fp32", 4)
+    texts = lfd.read_corpus(corpus["dev"], "category", "--dev_file", "dev").texts
+    exact = classifier.predict_proba(texts)
+    classifier.pad_multiple = 8
+    shapes = []
+    hook = classifier.model.register_forward_pre_hook(lambda module, args, kwargs: shapes.append(
+        kwargs["input_ids"].shape[1]), with_kwargs=True)
+    rounded = classifier.predict_proba(texts)
+    hook.remove()
+    assert shapes and all(length % 8 == 0 for length in shapes)
+    np.testing.assert_allclose(rounded, exact, atol=1e-5)
 
 
 def test_a_half_precision_checkpoint_is_fine_tuned_in_float32(corpus, tiny_lm, tmp_path):
