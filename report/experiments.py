@@ -108,6 +108,8 @@ class Logs:
             self.by_key.setdefault(record_key(record), record)
 
     def find(self, flags, seed, test=False):
+        if test and "test_file" not in self.hashes:
+            return None  # no test file hashed (none given, or none logged yet): no test run can match
         return self.by_key.get(run_key(flags, seed, self.hashes_for(flags, test)))
 
     def hashes_for(self, flags, test):

@@ -197,6 +197,17 @@ def misclassified(group, logs):
     return "\n".join(lines) + "\n", macros
 
 
+def per_class_numbers(table):
+    """\\res{<group>_<split>}{<class>}{precision|recall|f1|to_<class>} (to_: confusion count summed over seeds)."""
+    lines = []
+    for label, row in zip(table["labels"], table["confusion"]):
+        fields = {metric: f"{table['scores'][label][metric]:.3f}" for metric in ("precision", "recall", "f1")}
+        fields.update({f"to_{other}": str(int(count)) for other, count in zip(table["labels"], row)})
+        lines += [f"\\expandafter\\def\\csname res:{table['name']}:{label}:{field}\\endcsname{{{value}}}"
+                  for field, value in fields.items()]
+    return lines
+
+
 def per_class_markdown(table):
     lines = [f"### {table['label']}: per class on {table['split']} ({table['seeds']} seeds)", "",
              "| class | precision | recall | F1 |", "|---|---|---|---|"]
@@ -226,9 +237,21 @@ def per_class_latex(table):
     return "\n".join(lines) + "\n"
 
 
+WRITTEN = set()  # the files this run wrote; older ones left in the folder are removed at the end
+
+
 def write(path, text):
     with open(path, "w", encoding="utf-8") as out:
         out.write(text)
+    WRITTEN.add(os.path.abspath(path))
+
+
+def remove_stale(out_dir):
+    """Delete tables a previous run wrote that this run did not (a group whose runs changed)."""
+    for name in os.listdir(out_dir):
+        path = os.path.abspath(os.path.join(out_dir, name))
+        if name.endswith((".md", ".tex", ".tsv")) and path not in WRITTEN:
+            os.remove(path)
 
 
 def main(argv=None):
@@ -246,6 +269,7 @@ def main(argv=None):
               "% \\res{group}{row}{field}: row counts from 1 in the group's table; fields: label, flags, acc,",
               "% accmean, accsd, f1, epochs, epochsec, seconds, seeds, delta, p. An unknown one prints as ??.",
               "% \\res{final_errors}{1}{any|all|reviews}: dev reviews the final model gets wrong in any seed, in all.",
+              "% \\res{final_dev}{CLASS}{precision|recall|f1|to_CLASS} (likewise test_dev, test_test): per class.",
               "\\newcommand{\\res}[3]{\\ifcsname res:#1:#2:#3\\endcsname\\csname res:#1:#2:#3\\endcsname"
               "\\else\\textbf{??}\\fi}"]
     for group in experiments.GROUPS:
@@ -270,8 +294,10 @@ def main(argv=None):
                 if table:
                     write(os.path.join(args.out_dir, table["name"] + ".md"), per_class_markdown(table))
                     write(os.path.join(args.out_dir, table["name"] + ".tex"), per_class_latex(table))
+                    macros += per_class_numbers(table)
     write(os.path.join(args.out_dir, "tables.md"), "\n".join(everything))
     write(os.path.join(args.out_dir, "numbers.tex"), "\n".join(macros) + "\n")
+    remove_stale(args.out_dir)
 
 
 if __name__ == "__main__":

@@ -146,3 +146,13 @@ def test_the_combined_model_adopts_only_significant_improvements(tmp_path):
         raise AssertionError("test rows need the combined grid first")
     except experiments.Pending:
         pass
+
+
+def test_a_test_run_is_not_found_where_no_test_file_was_hashed(tmp_path):
+    hashes = {"train_file": "t" * 64, "dev_file": "d" * 64, "embeddings": "e" * 64}
+    record = {"command": ["lfd_assignment3.py", "--bidirectional", "--seed", "1"], "data_sha256": hashes,
+              "results": {"dev": {"accuracy": 0.5}}}
+    (tmp_path / "g.jsonl").write_text(json.dumps(record) + "\n")
+    logs = experiments.Logs(str(tmp_path), hashes)
+    assert logs.find(["--bidirectional"], 1) is not None
+    assert logs.find(["--bidirectional"], 1, test=True) is None  # the dev-only run is not a test run
