@@ -103,6 +103,7 @@ class Logs:
         self.records = read_logs(results_dir)
         self.hashes = hashes
         self.gold = gold_labels(self.records).get(hashes.get("dev_file"))
+        self.test_gold = gold_labels(self.records, "test").get(hashes.get("test_file"))
         self.by_key = {}
         for record in self.records:
             self.by_key.setdefault(record_key(record), record)

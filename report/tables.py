@@ -35,11 +35,18 @@ def logged_hashes(records):
     return {name: counter.most_common(1)[0][0] for name, counter in counts.items()}
 
 
+def mean_and_sd(values):
+    return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else None
+
+
 def summarize(runs):
     accuracy = [r["results"]["dev"]["accuracy"] for r in runs]
     macro_f1 = [r["results"]["dev"]["macro_f1"] for r in runs]
     epoch_seconds = [s for r in runs for s in r["train"].get("epoch_seconds", [])[1:]]
+    tested = all("test" in r["results"] for r in runs)
     return {
+        "test_accuracy": mean_and_sd([r["results"]["test"]["accuracy"] for r in runs]) if tested else None,
+        "test_macro_f1": mean_and_sd([r["results"]["test"]["macro_f1"] for r in runs]) if tested else None,
         "seeds": len(runs),
         "accuracy": (float(np.mean(accuracy)), float(np.std(accuracy, ddof=1)) if len(runs) > 1 else None),
         "macro_f1": (float(np.mean(macro_f1)), float(np.std(macro_f1, ddof=1)) if len(runs) > 1 else None),
@@ -65,7 +72,12 @@ def group_rows(group, logs):
         delta = p = None
         if group.compare and i == 0:
             reference = (runs, summary)
-        elif group.compare and reference and logs.gold is not None:
+        elif group.compare and reference and group.test and logs.test_gold is not None:
+            # a test group compares on the test set
+            delta = summary["test_accuracy"][0] - reference[1]["test_accuracy"][0]
+            p = paired_bootstrap(correctness(runs, logs.test_gold, "test"),
+                                 correctness(reference[0], logs.test_gold, "test"))
+        elif group.compare and reference and not group.test and logs.gold is not None:
             delta = summary["accuracy"][0] - reference[1]["accuracy"][0]
             p = paired_bootstrap(correctness(runs, logs.gold), correctness(reference[0], logs.gold))
         rows.append((label, flags, summary, p, delta))
@@ -80,36 +92,49 @@ def mean_std(pair, digits=3):
 def cells(group, row):
     label, flags, summary, p, delta = row
     if summary is None:
-        return [label, "0", "not run yet", "", "", "", ""] + (["", ""] if group.compare else [])
-    out = [label, str(summary["seeds"]), mean_std(summary["accuracy"]), mean_std(summary["macro_f1"]),
-           f"{summary['epochs']:.1f}",
-           "" if summary["epoch_seconds"] is None else f"{summary['epoch_seconds']:.1f}",
-           f"{summary['run_seconds']:.0f}"]
+        return [label, "0", "not run yet"] + [""] * (len(header_of(group)) - 3)
+    if group.test:
+        out = [label, str(summary["seeds"]), mean_std(summary["accuracy"]),
+               mean_std(summary["test_accuracy"]), mean_std(summary["test_macro_f1"]),
+               f"{summary['epochs']:.1f}", f"{summary['run_seconds']:.0f}"]
+    else:
+        out = [label, str(summary["seeds"]), mean_std(summary["accuracy"]), mean_std(summary["macro_f1"]),
+               f"{summary['epochs']:.1f}",
+               "" if summary["epoch_seconds"] is None else f"{summary['epoch_seconds']:.1f}",
+               f"{summary['run_seconds']:.0f}"]
     if group.compare:
         out += ["" if delta is None else f"{delta:+.3f}", "" if p is None else f"{p:.3f}"]
     return out
 
 
 HEADER = ["configuration", "seeds", "dev accuracy", "dev macro F1", "epochs", "s/epoch", "s/run"]
+TEST_HEADER = ["configuration", "seeds", "dev accuracy", "test accuracy", "test macro F1", "epochs", "s/run"]
 COMPARE_HEADER = ["Δ acc", "p"]
+
+
+def header_of(group):
+    return (TEST_HEADER if group.test else HEADER) + (COMPARE_HEADER if group.compare else [])
 
 
 def caption(group):
     seeds = ", ".join(map(str, group.seeds))
-    text = (f"{group.title}. Dev set (600 reviews), seed{'s' if len(group.seeds) > 1 else ''} {seeds}; "
+    data = "Dev and test sets (600 reviews each)" if group.test else "Dev set (600 reviews)"
+    text = (f"{group.title}. {data}, seed{'s' if len(group.seeds) > 1 else ''} {seeds}; "
             "mean ± standard deviation over seeds. Epochs: trained before early stopping (patience 3 on dev "
-            "loss); s/epoch: median epoch time after the first, s/run: training seconds, JAX backend, "
+            "loss); " + ("" if group.test else "s/epoch: median epoch time after the first, ")
+            + "s/run: training seconds, JAX backend, "
             + ("run one at a time on an otherwise idle 2-core machine." if group.alone else
                "each run on one core of a 2-core machine that other work shared at times, so times compare "
                "only roughly."))
     if group.compare:
-        text += (" Δ acc: difference from the first row; p: paired bootstrap test against the first row "
+        text += (f" Δ acc: {'test' if group.test else 'dev'} accuracy difference from the first row; p: paired "
+                 f"bootstrap test against the first row on the {'test' if group.test else 'dev'} set "
                  "(see report/experiments.py).")
     return text
 
 
 def markdown(group, rows):
-    header = HEADER + (COMPARE_HEADER if group.compare else [])
+    header = header_of(group)
     lines = [f"### {group.name}: {group.title}", "", caption(group), "",
              "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(cells(group, row)) + " |" for row in rows]
@@ -126,7 +151,7 @@ def latex_escape(text):
 
 
 def latex(group, rows):
-    header = HEADER + (COMPARE_HEADER if group.compare else [])
+    header = header_of(group)
     columns = "l" + "r" * (len(header) - 1)
     lines = [r"\begin{table}[t]", r"\centering", r"\small", r"\begin{tabular}{" + columns + "}", r"\toprule",
              " & ".join(latex_escape(h) for h in header) + r" \\", r"\midrule"]
@@ -146,6 +171,10 @@ def numbers(group, rows):
                   "acc": mean_std(summary["accuracy"]), "accmean": f"{summary['accuracy'][0]:.3f}",
                   "f1": mean_std(summary["macro_f1"]), "epochs": f"{summary['epochs']:.1f}",
                   "seconds": f"{summary['run_seconds']:.0f}", "seeds": str(summary["seeds"])}
+        if summary["test_accuracy"] is not None:
+            fields.update({"testacc": mean_std(summary["test_accuracy"]),
+                           "testaccmean": f"{summary['test_accuracy'][0]:.3f}",
+                           "testf1": mean_std(summary["test_macro_f1"])})
         if summary["accuracy"][1] is not None:
             fields["accsd"] = f"{summary['accuracy'][1]:.3f}"
         if summary["epoch_seconds"] is not None:
@@ -267,7 +296,8 @@ def main(argv=None):
                   "do not edit.", ""]
     macros = ["% Generated by report/tables.py from report/results/; do not edit.",
               "% \\res{group}{row}{field}: row counts from 1 in the group's table; fields: label, flags, acc,",
-              "% accmean, accsd, f1, epochs, epochsec, seconds, seeds, delta, p. An unknown one prints as ??.",
+              "% accmean, accsd, f1, epochs, epochsec, seconds, seeds, delta, p; test groups also testacc, testaccmean,",
+              "% testf1, and their delta and p are on the test set. An unknown one prints as ??.",
               "% \\res{final_errors}{1}{any|all|reviews}: dev reviews the final model gets wrong in any seed, in all.",
               "% \\res{final_dev}{CLASS}{precision|recall|f1|to_CLASS} (likewise test_dev, test_test): per class.",
               "\\newcommand{\\res}[3]{\\ifcsname res:#1:#2:#3\\endcsname\\csname res:#1:#2:#3\\endcsname"
