@@ -275,6 +275,33 @@ def per_class_latex(table):
 WRITTEN = set()  # the files this run wrote; older ones left in the folder are removed at the end
 
 
+def confusion_figure(table, path):
+    """The summed confusion matrix of a per-class table as a PDF heat map (no timestamps: the
+    file only changes when the logs do)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    confusion = np.asarray(table["confusion"])
+    figure, axes = plt.subplots(figsize=(4.2, 3.6))
+    axes.imshow(confusion / confusion.sum(axis=1, keepdims=True), cmap="Blues", vmin=0, vmax=1)
+    ticks = range(len(table["labels"]))
+    axes.set_xticks(ticks, table["labels"], rotation=45, ha="right")
+    axes.set_yticks(ticks, table["labels"])
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("gold")
+    for i in ticks:
+        for j in ticks:
+            share = confusion[i, j] / confusion[i].sum()
+            axes.text(j, i, str(int(confusion[i, j])), ha="center", va="center", fontsize=8,
+                      color="white" if share > 0.5 else "black")
+    figure.tight_layout()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    figure.savefig(path, metadata={"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None})
+    plt.close(figure)
+
+
 def write(path, text):
     with open(path, "w", encoding="utf-8") as out:
         out.write(text)
@@ -293,6 +320,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--results_dir", default=experiments.RESULTS)
     parser.add_argument("--out_dir", default=os.path.join("report", "tables"))
+    parser.add_argument("--figures_dir", default=os.path.join("report", "figures"))
     args = parser.parse_args(argv)
     os.chdir(experiments.ROOT)
     records = experiments.read_logs(args.results_dir)
@@ -332,6 +360,8 @@ def main(argv=None):
                     write(os.path.join(args.out_dir, table["name"] + ".md"), per_class_markdown(table))
                     write(os.path.join(args.out_dir, table["name"] + ".tex"), per_class_latex(table))
                     macros += per_class_numbers(table)
+                    if group.predictions:
+                        confusion_figure(table, os.path.join(args.figures_dir, table["name"] + "_confusion.pdf"))
     write(os.path.join(args.out_dir, "tables.md"), "\n".join(everything))
     write(os.path.join(args.out_dir, "numbers.tex"), "\n".join(macros) + "\n")
     remove_stale(args.out_dir)

@@ -91,13 +91,14 @@ def test_paired_bootstrap():
 
 
 def test_committed_tables_match_the_logs(tmp_path):
-    tables.main(["--out_dir", str(tmp_path)])
+    out = tmp_path / "tables"
+    tables.main(["--out_dir", str(out), "--figures_dir", str(tmp_path / "figures")])
     committed = os.path.join(ROOT, "report", "tables")
-    written = sorted(os.listdir(tmp_path))
+    written = sorted(os.listdir(out))
     assert written and written == sorted(name for name in os.listdir(committed) if not name.startswith("."))
     for name in written:
         with open(os.path.join(committed, name), encoding="utf-8") as handle:
-            assert handle.read() == (tmp_path / name).read_text(encoding="utf-8"), f"report/tables/{name} is stale"
+            assert handle.read() == (out / name).read_text(encoding="utf-8"), f"report/tables/{name} is stale"
 
 
 def fake_logs(tmp_path, accuracy_of):
