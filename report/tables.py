@@ -232,6 +232,20 @@ def misclassified(group, logs):
     return "\n".join(lines) + "\n", macros
 
 
+def reproduced(group, logs):
+    """How many of a test group's runs predicted dev exactly as the dev-only run of the same flags
+    and seed did (retraining is deterministic where they all do): \\res{<group>_reproduced}{1}{same|runs}."""
+    same = runs = 0
+    for _, flags in group.configs(logs):
+        for seed in group.seeds:
+            tested, earlier = logs.find(flags, seed, test=True), logs.find(flags, seed)
+            if tested is not None and earlier is not None:
+                runs += 1
+                same += tested["results"]["dev"]["predicted"] == earlier["results"]["dev"]["predicted"]
+    return [f"\\expandafter\\def\\csname res:{group.name}_reproduced:1:{field}\\endcsname{{{value}}}"
+            for field, value in (("same", same), ("runs", runs))]
+
+
 def per_class_numbers(table):
     """\\res{<group>_<split>}{<class>}{precision|recall|f1|to_<class>} (to_: confusion count summed over seeds)."""
     lines = []
@@ -335,6 +349,7 @@ def main(argv=None):
               "% An unknown one prints as ??.",
               "% \\res{final_errors}{1}{any|all|reviews}: dev reviews the final model gets wrong in any seed, in all.",
               "% \\res{final_dev}{CLASS}{precision|recall|f1|to_CLASS} (likewise test_dev, test_test): per class.",
+              "% \\res{test_reproduced}{1}{same|runs}: test runs whose dev predictions equal the dev-only run's.",
               "\\newcommand{\\res}[3]{\\ifcsname res:#1:#2:#3\\endcsname\\csname res:#1:#2:#3\\endcsname"
               "\\else\\textbf{??}\\fi}"]
     for group in experiments.GROUPS:
@@ -353,6 +368,8 @@ def main(argv=None):
             listing, counts = misclassified(group, logs)
             write(os.path.join(args.out_dir, group.name + "_misclassified.tsv"), listing)
             macros += counts
+        if group.test:
+            macros += reproduced(group, logs)
         if group.predictions or group.test:
             for split in ("dev", "test") if group.test else ("dev",):
                 table = per_class(group, logs, split)
