@@ -1237,7 +1237,7 @@ class LmClassifier:
             for start in range(0, len(order), self.batch_size):
                 rows = order[start:start + self.batch_size]
                 batch = self.tokenizer.pad([{key: values[i] for key, values in encoded.items()} for i in rows],
-                                           pad_to_multiple_of=self.pad_multiple if self.pad_multiple > 1 else None,
+                                           pad_to_multiple_of=self.pad_multiple,
                                            return_tensors="pt")
                 logits = self.model(**{key: value.to(self.device) for key, value in batch.items()}).logits
                 probs[rows] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
@@ -1409,8 +1409,7 @@ def make_trainer(transformers, args, model, tokenizer, datasets, output_dir, pre
         callbacks.append(transformers.EarlyStoppingCallback(early_stopping_patience=args.patience))
     return Trainer(model=model, args=training_arguments(transformers, args, output_dir, precision, device),
                    train_dataset=datasets["train"], eval_dataset=datasets["dev"],
-                   data_collator=transformers.DataCollatorWithPadding(
-                       tokenizer, pad_to_multiple_of=pad_multiple if pad_multiple > 1 else None),
+                   data_collator=transformers.DataCollatorWithPadding(tokenizer, pad_to_multiple_of=pad_multiple),
                    processing_class=tokenizer, compute_metrics=accuracy, callbacks=callbacks)
 
 
@@ -1491,10 +1490,10 @@ def build_lm(args, data, saved):
     precision = choose_precision(torch, args.precision, device)
     name = f"gpu:{torch.cuda.get_device_name(0)}" if device == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
     log.info("transformers %s, torch %s on %s, %s", transformers.__version__, torch.__version__, name, precision)
-    if device == "cuda" and hasattr(torch.backends.cuda, "enable_cudnn_sdp"):
+    if device == "cuda":
         # cuDNN's attention plans each new batch shape anew: with per-batch padding on an H100 it made
         # bf16 training 4.7 times and prediction 8.5 times slower than the other attention kernels
-        # (README, "Transformer speed").
+        # (README, "On a GPU").
         torch.backends.cuda.enable_cudnn_sdp(False)
     if saved:
         classifier = load_lm(transformers, args.load_model, saved["config"], device, precision,

@@ -7,18 +7,7 @@
 # Records go to OUT_DIR/gpu_shapes.jsonl (the LSTM row to OUT_DIR/gpu_lstm_full.jsonl), the
 # output to OUT_DIR/log.txt. Each run is a fresh process under its own time limit.
 set -u
-OUT=${1:?OUT_DIR}
-DATA=${2:-../shared/data}
-LM=${3:-models/all-MiniLM-L6-v2}
-mkdir -p "$OUT"
-LOG=$OUT/log.txt
-LIMIT=${LIMIT:-60}
-export HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCATE=false
-if [ -f "$DATA/glove_reviews_50d.json.gz" ] && [ ! -f "$DATA/glove_reviews_50d.json" ]; then
-    mkdir -p /tmp/gpu_check_data && cp "$DATA"/*.txt /tmp/gpu_check_data/ &&
-        gunzip -c "$DATA/glove_reviews_50d.json.gz" > /tmp/gpu_check_data/glove_reviews_50d.json
-    DATA=/tmp/gpu_check_data
-fi
+. "$(dirname "$0")/gpu_common.sh"
 nvidia-smi --query-gpu=name --format=csv,noheader >> "$LOG" 2>&1
 
 run() {  # run SECONDS CUDNN_ATTENTION(on|off) ARGS...

@@ -48,8 +48,8 @@ def summarize(runs):
         "test_accuracy": mean_and_sd([r["results"]["test"]["accuracy"] for r in runs]) if tested else None,
         "test_macro_f1": mean_and_sd([r["results"]["test"]["macro_f1"] for r in runs]) if tested else None,
         "seeds": len(runs),
-        "accuracy": (float(np.mean(accuracy)), float(np.std(accuracy, ddof=1)) if len(runs) > 1 else None),
-        "macro_f1": (float(np.mean(macro_f1)), float(np.std(macro_f1, ddof=1)) if len(runs) > 1 else None),
+        "accuracy": mean_and_sd(accuracy),
+        "macro_f1": mean_and_sd(macro_f1),
         "epochs": float(np.mean([r["train"]["epochs_run"] for r in runs])),
         "epoch_seconds": float(np.median(epoch_seconds)) if epoch_seconds else None,
         "run_seconds": float(np.mean([r["train"]["train_seconds"] for r in runs])),
@@ -63,6 +63,8 @@ def group_rows(group, logs):
     except experiments.Pending:
         return None
     rows, reference = [], None
+    # a test group compares on the test set, the others on dev
+    split, gold, accuracy = ("test", logs.test_gold, "test_accuracy") if group.test else ("dev", logs.gold, "accuracy")
     for i, (label, flags) in enumerate(configs):
         runs = logs.runs(flags, group.seeds, group.test)
         if not runs:
@@ -72,14 +74,9 @@ def group_rows(group, logs):
         delta = p = None
         if group.compare and i == 0:
             reference = (runs, summary)
-        elif group.compare and reference and group.test and logs.test_gold is not None:
-            # a test group compares on the test set
-            delta = summary["test_accuracy"][0] - reference[1]["test_accuracy"][0]
-            p = paired_bootstrap(correctness(runs, logs.test_gold, "test"),
-                                 correctness(reference[0], logs.test_gold, "test"))
-        elif group.compare and reference and not group.test and logs.gold is not None:
-            delta = summary["accuracy"][0] - reference[1]["accuracy"][0]
-            p = paired_bootstrap(correctness(runs, logs.gold), correctness(reference[0], logs.gold))
+        elif group.compare and reference and gold is not None:
+            delta = summary[accuracy][0] - reference[1][accuracy][0]
+            p = paired_bootstrap(correctness(runs, gold, split), correctness(reference[0], gold, split))
         rows.append((label, flags, summary, p, delta))
     return rows
 
@@ -363,9 +360,10 @@ def main(argv=None):
         write(os.path.join(args.out_dir, group.name + ".tex"), latex(group, rows))
         everything.append(markdown(group, rows))
         macros += numbers(group, rows)
-        if group.predictions and misclassified(group, logs):
+        errors = misclassified(group, logs) if group.predictions else None
+        if errors:
             # review = position among the dev reviews (the line of dev.txt, which has no blank lines)
-            listing, counts = misclassified(group, logs)
+            listing, counts = errors
             write(os.path.join(args.out_dir, group.name + "_misclassified.tsv"), listing)
             macros += counts
         if group.test:

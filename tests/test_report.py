@@ -22,13 +22,18 @@ def lines(path):
     return path.read_text().splitlines() if path.exists() else []
 
 
-def test_killed_sweep_restarts_where_it_stopped(tmp_path):
+def sweep_data(tmp_path):
+    """A data folder as experiments.py expects it (fixture corpus and embeddings), and a results folder."""
     data = tmp_path / "data"
     data.mkdir()
     write_corpus(data / "train.txt", 12, 1)
     write_corpus(data / "dev.txt", 4, 2)
     (data / "glove_reviews_50d.json").write_text(json.dumps(embedding_table()), encoding="utf-8")
-    results = tmp_path / "results"
+    return data, tmp_path / "results"
+
+
+def test_killed_sweep_restarts_where_it_stopped(tmp_path):
+    data, results = sweep_data(tmp_path)
     log = results / "smoke.jsonl"
     command = [sys.executable, RUNNER, "--data_dir", str(data), "--results_dir", str(results), "smoke"]
     first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -51,12 +56,7 @@ def test_killed_sweep_restarts_where_it_stopped(tmp_path):
 
 
 def test_shards_split_a_group_without_overlap(tmp_path):
-    data = tmp_path / "data"
-    data.mkdir()
-    write_corpus(data / "train.txt", 12, 1)
-    write_corpus(data / "dev.txt", 4, 2)
-    (data / "glove_reviews_50d.json").write_text(json.dumps(embedding_table()), encoding="utf-8")
-    results = tmp_path / "results"
+    data, results = sweep_data(tmp_path)
     log = results / "smoke.jsonl"
     base = [sys.executable, RUNNER, "--data_dir", str(data), "--results_dir", str(results)]
     first = subprocess.run(base + ["--shard", "1/2", "smoke"], capture_output=True, text=True, timeout=600)
