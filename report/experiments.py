@@ -82,7 +82,8 @@ def read_logs(results_dir):
 
 def run_flags(command):
     """A logged command's flags without file paths and printing options, as ((flag, value), ...)."""
-    return tuple(sorted((flag, value) for flag, value in as_pairs(list(command[1:]))
+    return tuple(sorted((flag, os.path.basename(value.rstrip("/")) if flag == "--lm_name" else value)
+                        for flag, value in as_pairs(list(command[1:]))
                         if flag not in PATH_FLAGS and not (flag == "--embeddings" and value.lower() != "none")))
 
 
@@ -115,13 +116,18 @@ class Logs:
 
     def hashes_for(self, flags, test):
         wanted = {"train_file", "dev_file"} | ({"test_file"} if test else set())
-        if "--embeddings" not in flags:
+        if "--embeddings" not in flags and not reads_no_vectors(flags):
             wanted.add("embeddings")
         return {name: digest for name, digest in self.hashes.items() if name in wanted}
 
     def runs(self, flags, seeds, test=False):
         """The logged records of one configuration, one per seed that has been run."""
         return [r for r in (self.find(flags, seed, test) for seed in seeds) if r is not None]
+
+
+def reads_no_vectors(flags):
+    """Runs of the transformer (and linear) families read no word-vector file."""
+    return "--model" in flags and flags[list(flags).index("--model") + 1] != "lstm"
 
 
 def gold_labels(records, split="dev"):
@@ -359,6 +365,88 @@ GROUPS = [
     Group("final", "The selected LSTM over three seeds", final_rows, compare=False, predictions=True),
     Group("test", "Test set: the selected LSTM against models that were worse on dev", test_rows, test=True),
 ]
+
+
+# ---------------------------------------------------------------------------
+# The language-model study
+# ---------------------------------------------------------------------------
+
+MODELS_DIR = "models"  # where ../shared/models/get_models.sh unpacked the checkpoints (--models_dir)
+MINILM, MPNET = "all-MiniLM-L6-v2", "all-mpnet-base-v2"
+LM_LENGTHS = ("64", "100", "128", "256", "512")
+LM_RATES = ("2e-5", "5e-5", "1e-4", "2e-4")
+LM_BATCHES = ("8", "16", "32")
+LM_EPOCHS = ("1", "2", "3")
+# The tool's defaults for --model lm, which are the assignment's recipe: what each step leaves alone.
+LM_DEFAULTS = {"--max_length": "100", "--learning_rate": "5e-5", "--batch_size": "32", "--epochs": "1"}
+LM_SCHEDULES = [
+    ("constant", ["--lr_scheduler_type", "constant"]),
+    ("linear + 10% warm-up", ["--warmup_ratio", "0.1"]),
+    ("polynomial, power 2", ["--lr_scheduler_type", "polynomial", "--lr_power", "2"]),
+    ("cosine + 10% warm-up", ["--lr_scheduler_type", "cosine", "--warmup_ratio", "0.1"]),
+]
+# Head only: a linear layer on a fixed encoder learns slowly at a fine-tuning rate.
+FROZEN = ["--freeze_encoder", "--learning_rate", "1e-3", "--epochs", "3"]
+
+
+def lm(name=MINILM):
+    """Flags of a transformer run with the tool's defaults: the assignment's recipe."""
+    return ["--model", "lm", "--lm_name", os.path.join(MODELS_DIR, name)]
+
+
+def lm_recipe(logs):
+    return [("assignment recipe (100 tokens, lr 5e-5, batch 32, 1 epoch)", lm())]
+
+
+def lm_step(previous, flag, values, label):
+    """One step of the greedy LM tuning: the best row of the previous step (one seed), with `flag` set
+    to each value; the value of the tool's default is the previous row itself (no flag, no rerun)."""
+    def configs(logs):
+        candidates = previous(logs)
+        base = strip(candidates[0][1] if len(candidates) == 1 else best(logs, candidates), flag)
+        return [(label.format(value), base + ([] if value == LM_DEFAULTS[flag] else [flag, value]))
+                for value in values]
+    return configs
+
+
+lm_length_grid = lm_step(lm_recipe, "--max_length", LM_LENGTHS, "{} tokens")
+lm_rate_grid = lm_step(lm_length_grid, "--learning_rate", LM_RATES, "lr {}")
+lm_batch_grid = lm_step(lm_rate_grid, "--batch_size", LM_BATCHES, "batch {}")
+lm_epoch_grid = lm_step(lm_batch_grid, "--epochs", LM_EPOCHS, "{} epochs")
+
+
+def lm_schedule_grid(logs):
+    base = best(logs, lm_epoch_grid(logs))
+    return [("linear decay, no warm-up (default)", base)] + [(label, base + extra) for label, extra in LM_SCHEDULES]
+
+
+def lm_final_rows(logs):
+    return lm_recipe(logs) + [("tuned MiniLM", best(logs, lm_schedule_grid(logs)))]
+
+
+def lm_model_rows(logs):
+    """Two pretrained encoders, each fine-tuned and frozen, with the same recipe."""
+    return [(f"{name}, {how}", lm(name) + extra) for name in (MINILM, MPNET)
+            for how, extra in (("fine-tuned", []), ("frozen encoder, head only", FROZEN))]
+
+
+LM_GROUPS = [
+    Group("lm_max_length", "MiniLM, step 1: subword tokens kept per review (assignment recipe otherwise; one seed)",
+          lm_length_grid, seeds=(1,), compare=False),
+    Group("lm_lr", "MiniLM, step 2: learning rate at the best length (one seed)",
+          lm_rate_grid, seeds=(1,), compare=False),
+    Group("lm_batch", "MiniLM, step 3: batch size (one seed)", lm_batch_grid, seeds=(1,), compare=False),
+    Group("lm_epochs", "MiniLM, step 4: epochs, the weights of the epoch with the lowest dev loss kept "
+          "(one seed)", lm_epoch_grid, seeds=(1,), compare=False),
+    Group("lm_schedule", "MiniLM, step 5: learning-rate schedule (one seed)", lm_schedule_grid,
+          seeds=(1,), compare=False),
+    Group("lm_final", "Tuned MiniLM against the assignment recipe over three seeds", lm_final_rows,
+          predictions=True),
+    Group("lm_test", "Test set: tuned MiniLM against the assignment recipe", lm_final_rows, test=True),
+    Group("lm_models", "MiniLM and MPNet, fine-tuned and frozen, with the assignment recipe "
+          "(dev and test; no choice is made on these runs)", lm_model_rows, test=True),
+]
+GROUPS += LM_GROUPS
 GROUP_NAMES = [group.name for group in GROUPS]
 
 
@@ -387,7 +475,7 @@ def data_hashes(data_dir):
 def command(group, flags, seed, data_dir, results_dir):
     argv = []
     for flag, name in DATA_FILES.items():
-        if flag not in flags:
+        if flag not in flags and not (flag == "--embeddings" and reads_no_vectors(flags)):
             argv += [flag, os.path.join(data_dir, name)]
     if group.test:
         argv += ["--test_file", os.path.join(data_dir, TEST_FILE)]
@@ -451,11 +539,16 @@ def main(argv=None):
     parser.add_argument("groups", nargs="*", metavar="GROUP", help=f"groups to run, in order: {', '.join(GROUP_NAMES)}")
     parser.add_argument("--data_dir", default="../shared/data", help="folder with the data and embeddings")
     parser.add_argument("--results_dir", default=RESULTS, help="folder of the group logs (relative to the repository)")
+    parser.add_argument("--models_dir", default="models",
+                        help="folder with the pretrained checkpoints (../shared/models/get_models.sh DIR); "
+                        "a run's identity is the checkpoint's folder name, not where it lies")
     parser.add_argument("--list", action="store_true", help="list groups and progress, run nothing")
     parser.add_argument("--shard", type=shard_of, default=(1, 1), metavar="I/N",
                         help="run only every N-th run of each group, from the I-th, so that N runners "
                              "(one per core) share the groups; a group after them waits for their results")
     args = parser.parse_args(argv)
+    global MODELS_DIR
+    MODELS_DIR = args.models_dir
     os.chdir(ROOT)
     unknown = [name for name in args.groups if name not in GROUP_NAMES]
     if unknown:
