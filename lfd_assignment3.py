@@ -80,7 +80,10 @@ SAVED_CONFIG = "lfd_config.json"  # beside a transformer's own config.json
 LEGACY_SAVED_CONFIG = "config.json"  # LSTM folders saved before the transformer family
 SAVED_KERAS_MODEL = "model.keras"
 SAVED_VOCABULARY = "vocabulary.json"
-SAVED_MODEL_KEYS = {"lstm": ("task", "max_seq_len", "padding"), "lm": ("task", "max_length")}
+SAVED_MODEL_KEYS = {"lstm": ("task", "max_seq_len", "padding"), "lm": ("task", "max_length"),
+                    "tfidf": ("task", "ngram_max", "sublinear_tf", "linear_model")}
+SAVED_LINEAR = "linear.npz"  # a saved tf-idf model: idf weights and the classifier's coefficients
+SAVED_TERMS = "terms.json"  # its vocabulary of n-grams, in column order
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
                    "tokenizer.model")
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
@@ -89,7 +92,8 @@ SCHEDULERS = ("constant", "linear", "polynomial", "cosine")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # Training defaults that differ per family (None in argparse, resolved once the family is known).
 FAMILY_DEFAULTS = {"lstm": {"learning_rate": 1e-3, "epochs": 50},
-                   "lm": {"learning_rate": 5e-5, "epochs": 1, "weight_decay": 0.0}}
+                   "lm": {"learning_rate": 5e-5, "epochs": 1, "weight_decay": 0.0},
+                   "tfidf": {}}
 # Flags that shape or train a model; --load_model takes them from the saved config.
 # Flags that only one family reads: giving one to the other family is an error.
 LSTM_FLAGS = {
@@ -102,12 +106,17 @@ LM_FLAGS = {
     "lr_end", "lr_power", "gradient_accumulation_steps", "precision", "freeze_encoder", "trust_remote_code",
     "eval_batch_size", "pad_to_multiple_of",
 }
+TFIDF_FLAGS = {"linear_model", "C", "ngram_max", "min_df", "sublinear_tf"}
+# Gradient training: neither family's alone, but meaningless for the linear model.
+NEURAL_FLAGS = {"learning_rate", "weight_decay", "batch_size", "epochs", "patience"}
+FAMILY_FLAGS = {"lstm": LSTM_FLAGS, "lm": LM_FLAGS, "tfidf": TFIDF_FLAGS}
 # Flags a saved model decides (taken from it on --load_model), per family.
 SHARED_MODEL_FLAGS = {"task", "max_train_samples", "learning_rate", "weight_decay", "batch_size", "epochs",
                       "patience", "seed"}
 MODEL_FLAGS = {
     "lstm": SHARED_MODEL_FLAGS | (LSTM_FLAGS - {"backend"}),
     "lm": SHARED_MODEL_FLAGS | (LM_FLAGS - {"trust_remote_code", "eval_batch_size", "precision", "pad_to_multiple_of"}),
+    "tfidf": {"task", "max_train_samples", "seed"} | TFIDF_FLAGS,
 }
 
 log = logging.getLogger(PROG)
@@ -191,8 +200,9 @@ def build_parser():
         epilog="Errors in input files or flags are reported in one line with exit status 2. "
         "See README.md for measured speeds and examples.",
     )
-    parser.add_argument("--model", choices=("lstm", "lm"), default="lstm",
-                        help="model family: lstm (Keras, word embeddings) or lm (Hugging Face transformer)")
+    parser.add_argument("--model", choices=tuple(FAMILY_FLAGS), default="lstm",
+                        help="model family: lstm (Keras, word embeddings), lm (Hugging Face transformer) or "
+                        "tfidf (a linear classifier on tf-idf n-grams, scikit-learn: the baseline)")
     data = parser.add_argument_group("data")
     data.add_argument("-i", "--train_file", default="train.txt", metavar="FILE",
                       help="training data, one review a line: <category> <sentiment> <id> <tokens...>")
@@ -279,6 +289,19 @@ def build_parser():
     lm.add_argument("--eval_batch_size", type=positive_int, default=64, metavar="N",
                     help="batch size for evaluation and prediction")
 
+    linear = parser.add_argument_group("linear baseline (--model tfidf)")
+    linear.add_argument("--linear_model", choices=("svm", "logreg"), default="svm",
+                        help="svm: linear support vector machine (LinearSVC); logreg: logistic regression. "
+                        "Confidences are a softmax of the decision scores (for svm not calibrated)")
+    linear.add_argument("-C", "--C", type=positive_float, default=1.0, metavar="C",
+                        help="inverse regularisation strength of the linear model")
+    linear.add_argument("--ngram_max", type=positive_int, default=2, metavar="N",
+                        help="word n-grams of length 1 to N are the features")
+    linear.add_argument("--min_df", type=positive_int, default=1, metavar="N",
+                        help="keep n-grams that occur in at least N training reviews")
+    linear.add_argument("--sublinear_tf", action=argparse.BooleanOptionalAction, default=True,
+                        help="term frequency as 1 + log(tf) instead of the raw count")
+
     train = parser.add_argument_group("training")
     train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
                        help="LSTM optimizer (the transformer trains with the Trainer's AdamW)")
@@ -335,10 +358,15 @@ def explicit_flags(parser, argv):
 def check_flags(args, given):
     """Refuse flag combinations that cannot mean what the user wants."""
     if not args.load_model:
-        family, other = (args.model, "lm" if args.model == "lstm" else "lstm")
-        wrong = sorted(given & (LM_FLAGS if family == "lstm" else LSTM_FLAGS))
+        family = args.model
+        for other, flags in FAMILY_FLAGS.items():
+            wrong = sorted(given & (flags - FAMILY_FLAGS[family]))
+            if other != family and wrong:
+                raise InputError(f"--{wrong[0]} applies to --model {other}, not --model {family}")
+        wrong = sorted(given & NEURAL_FLAGS) if family == "tfidf" else []
         if wrong:
-            raise InputError(f"--{wrong[0]} applies to --model {other}, not --model {family}")
+            raise InputError(f"--{wrong[0]} applies to --model lstm and lm, not --model tfidf (it is not "
+                             "trained by gradient steps)")
     if args.lr_scheduler_type != "polynomial" and ({"lr_end", "lr_power"} & given):
         raise InputError("--lr_end and --lr_power apply to --lr_scheduler_type polynomial only")
     if args.pad_to_max_length and "group_by_length" in given and args.group_by_length:
@@ -354,7 +382,7 @@ def check_flags(args, given):
     if args.embeddings.lower() == "none" and "trainable_embeddings" in given and not args.trainable_embeddings:
         raise InputError("--no-trainable_embeddings with --embeddings none would leave random vectors untrained")
     if args.load_model:
-        ignored = sorted(given & (MODEL_FLAGS["lstm"] | MODEL_FLAGS["lm"] | {"model"}))
+        ignored = sorted(given & (set().union(*MODEL_FLAGS.values()) | {"model"}))
         if ignored:
             log.warning("ignored with --load_model (the saved config decides): %s",
                         ", ".join("--" + name for name in ignored))
@@ -611,7 +639,7 @@ def append_jsonl(path, record):
 
 def check_output_paths(args):
     """Fail before training, not after, when an output cannot or must not be written."""
-    model_input = args.embeddings if args.model == "lstm" else args.lm_name
+    model_input = {"lstm": args.embeddings, "lm": args.lm_name}.get(args.model)
     inputs = {os.path.realpath(p) for p in (args.train_file, args.dev_file, args.test_file,
                                             args.predict_file, model_input, args.load_model) if p}
     outputs = [(flag, getattr(args, flag[2:])) for flag in
@@ -1145,8 +1173,8 @@ def read_saved_model(args, given):
         raise InputError(f"--load_model {folder}: {os.path.basename(path)} is not a saved model's config") from None
     if family not in MODEL_FLAGS:
         raise InputError(f"--load_model {folder}: model family {family!r} is not known to this version")
-    needed = [(SAVED_KERAS_MODEL,), (SAVED_VOCABULARY,)] if family == "lstm" else [("config.json",), WEIGHT_FILES,
-                                                                                   TOKENIZER_FILES]
+    needed = {"lstm": [(SAVED_KERAS_MODEL,), (SAVED_VOCABULARY,)], "lm": [("config.json",), WEIGHT_FILES, TOKENIZER_FILES],
+              "tfidf": [(SAVED_LINEAR,), (SAVED_TERMS,)]}[family]
     for names in needed:
         if not any(os.path.isfile(os.path.join(folder, name)) for name in names):
             raise InputError(f"--load_model {folder}: incomplete saved model (no {' or '.join(names)})")
@@ -1511,6 +1539,102 @@ def build_lm(args, data, saved):
 
 
 # ---------------------------------------------------------------------------
+# Linear baseline (--model tfidf)
+# ---------------------------------------------------------------------------
+
+
+def identity(tokens):
+    return tokens
+
+
+class TfidfClassifier:
+    """tf-idf weighted word n-grams and a linear classifier's weights: scores = X W^T + b."""
+
+    def __init__(self, vectorizer, coef, intercept, config):
+        self.vectorizer, self.config = vectorizer, config
+        self.coef, self.intercept = np.asarray(coef, dtype=np.float64), np.asarray(intercept, dtype=np.float64)
+
+    def predict_proba(self, texts):
+        scores = self.vectorizer.transform(texts) @ self.coef.T + self.intercept
+        scores = np.exp(scores - scores.max(axis=1, keepdims=True))
+        return scores / scores.sum(axis=1, keepdims=True)
+
+    def save(self, folder, labels, training):
+        def write(staging):
+            np.savez_compressed(os.path.join(staging, SAVED_LINEAR), idf=self.vectorizer.idf_, coef=self.coef,
+                                intercept=self.intercept)
+            terms = sorted(self.vectorizer.vocabulary_, key=self.vectorizer.vocabulary_.get)
+            with open(os.path.join(staging, SAVED_TERMS), "w", encoding="utf-8") as out:
+                json.dump(terms, out)
+
+        save_model_folder(folder, write, {"family": "tfidf", "labels": labels, "config": self.config,
+                                          "training": training})
+
+
+def tfidf_vectorizer(config, vocabulary=None):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    # The corpus is tokenized and lowercased already: n-grams of its own tokens.
+    return TfidfVectorizer(analyzer="word", tokenizer=identity, preprocessor=identity, token_pattern=None,
+                           lowercase=False, ngram_range=(1, config["ngram_max"]), min_df=config.get("min_df", 1),
+                           sublinear_tf=config["sublinear_tf"], vocabulary=vocabulary)
+
+
+def train_tfidf(args, data):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import LinearSVC
+
+    config = {name: getattr(args, name) for name in ("task", "ngram_max", "min_df", "sublinear_tf",
+                                                     "linear_model", "C")}
+    vectorizer = tfidf_vectorizer(config)
+    start = time.perf_counter()
+    features = vectorizer.fit_transform(data.splits["train"].texts)
+    if args.linear_model == "svm":
+        model = LinearSVC(C=args.C, random_state=args.seed)
+    else:
+        model = LogisticRegression(C=args.C, max_iter=1000, random_state=args.seed)
+    model.fit(features, data.label_ids(data.splits["train"]))
+    seconds = time.perf_counter() - start
+    coef, intercept = model.coef_, model.intercept_
+    if coef.shape[0] == 1:  # two classes: one score, for the second class
+        coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
+    log.info("tf-idf: %d n-gram features; %s fitted in %.1f s", features.shape[1], args.linear_model, seconds)
+    return TfidfClassifier(vectorizer, coef, intercept, config), {
+        "train_seconds": round(seconds, 3),
+        "train_examples": features.shape[0],
+        "features": int(features.shape[1]),
+        "parameters": int(coef.size + intercept.size),
+        "model_config": config,
+    }
+
+
+def load_tfidf(folder, config):
+    try:
+        with open(os.path.join(folder, SAVED_TERMS), encoding="utf-8") as handle:
+            terms = json.load(handle)
+        with np.load(os.path.join(folder, SAVED_LINEAR)) as arrays:
+            idf, coef, intercept = arrays["idf"], arrays["coef"], arrays["intercept"]
+        assert isinstance(terms, list) and len(terms) == len(idf) == coef.shape[1] == len(idf)
+    except (OSError, ValueError, KeyError, AssertionError, json.JSONDecodeError, UnicodeDecodeError):
+        raise InputError(f"--load_model {folder}: {SAVED_LINEAR} or {SAVED_TERMS} is damaged") from None
+    vectorizer = tfidf_vectorizer(config, vocabulary={term: i for i, term in enumerate(terms)})
+    vectorizer.idf_ = idf
+    return TfidfClassifier(vectorizer, coef, intercept, config)
+
+
+def build_tfidf(args, data, saved):
+    """Fit (or load) the linear baseline; returns (classifier, train_info, environment)."""
+    if saved:
+        classifier = load_tfidf(args.load_model, saved["config"])
+        train_info = {"loaded_from": os.path.abspath(args.load_model), "model_config": saved["config"],
+                      "trained": saved.get("training"),
+                      "parameters": int(classifier.coef.size + classifier.intercept.size)}
+    else:
+        classifier, train_info = train_tfidf(args, data)
+    return classifier, train_info, {"backend": "scikit-learn", "device": "cpu", "libraries": ["scipy"]}
+
+
+# ---------------------------------------------------------------------------
 # main
 # ---------------------------------------------------------------------------
 
@@ -1547,7 +1671,7 @@ def run(args, given, argv):
         raise InputError("--dev_file is needed for training: early stopping and the evaluation use it")
     check_output_paths(args)
     data = read_data(args, saved and saved["labels"])
-    build = build_lstm if args.model == "lstm" else build_lm
+    build = {"lstm": build_lstm, "lm": build_lm, "tfidf": build_tfidf}[args.model]
     classifier, train_info, environment = build(args, data, saved)
     probabilities, predict_seconds = {}, {}
     for name, split in data.splits.items():

@@ -430,6 +430,21 @@ def lm_model_rows(logs):
             for how, extra in (("fine-tuned", []), ("frozen encoder, head only", FROZEN))]
 
 
+TFIDF_C = {"svm": ("0.1", "1", "10"), "logreg": ("1", "10", "100")}
+
+
+def tfidf_grid(logs):
+    return [(f"{model}, C {c}, {'uni' if n == '1' else 'uni+bi'}grams",
+             ["--model", "tfidf", "--linear_model", model, "--C", c, "--ngram_max", n])
+            for n in ("1", "2") for model, rates in TFIDF_C.items() for c in rates]
+
+
+def tfidf_rows(logs):
+    grid = tfidf_grid(logs)
+    flags = best(logs, grid)
+    return [(f"tf-idf, {next(label for label, row in grid if row == flags)}", flags)]
+
+
 LM_GROUPS = [
     Group("lm_max_length", "MiniLM, step 1: subword tokens kept per review (assignment recipe otherwise; one seed)",
           lm_length_grid, seeds=(1,), compare=False),
@@ -443,6 +458,9 @@ LM_GROUPS = [
     Group("lm_final", "Tuned MiniLM against the assignment recipe over three seeds", lm_final_rows,
           predictions=True),
     Group("lm_test", "Test set: tuned MiniLM against the assignment recipe", lm_final_rows, test=True),
+    Group("tfidf", "Linear baseline: tf-idf word n-grams and a linear classifier (one seed; the solvers are "
+          "deterministic up to the order of coordinate steps)", tfidf_grid, seeds=(1,), compare=False),
+    Group("tfidf_test", "Test set: the best linear model on dev", tfidf_rows, test=True, compare=False),
     Group("lm_models", "MiniLM and MPNet, fine-tuned and frozen, with the assignment recipe "
           "(dev and test; no choice is made on these runs)", lm_model_rows, test=True),
 ]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import lfd_assignment3 as lfd
-from conftest import ROOT, base_args
+from conftest import CLASS_WORDS, ROOT, base_args
 
 SCRIPT = os.path.join(ROOT, "lfd_assignment3.py")
 
@@ -23,7 +23,7 @@ def run_cli(*argv, cwd=None):
 def test_help_lists_every_group():
     result = run_cli("--help")
     assert result.returncode == 0
-    for text in ("data:", "embeddings (LSTM):", "LSTM model:", "training:", "output and reuse:",
+    for text in ("data:", "embeddings (LSTM):", "LSTM model:", "training:", "output and reuse:", "linear baseline (--model tfidf):",
                  "--train_file", "--embeddings", "--recurrent_dropout", "cuDNN", "(default: 50)"):
         assert text in result.stdout
 
@@ -84,6 +84,9 @@ BAD_INPUT = {
                                        "holds something other than a saved model; refusing"),
     "load_model of a file": (lambda c: ["--load_model", c["train"]], "--load_model .*is a file, not a folder"),
     "load_model broken config": (lambda c: ["--load_model", broken_model(c)], "config.json is not a saved model"),
+    "LSTM flag for the linear model": (lambda c: ["--model", "tfidf"], "--embeddings applies to --model lstm, "
+                                       "not --model tfidf"),
+    "linear-model flag for the LSTM": (lambda c: ["--C", "10"], "--C applies to --model tfidf, not --model lstm"),
 }
 
 
@@ -171,6 +174,41 @@ def test_train_evaluate_save_load_predict(corpus):
     assert [(r["split"], r["id"], r["gold"]) for r in rows] == [("predict", "1", ""), ("predict", "3", "")]
     assert rows[0]["text"] == "album song guitar band"
     assert all(r["predicted"] in record["labels"] for r in rows)
+
+
+def test_linear_baseline_train_save_load(corpus, capsys):
+    out = corpus["out"]
+    argv = ["--model", "tfidf", "--train_file", corpus["train"], "--dev_file", corpus["dev"], "--test_file",
+            corpus["test"], "--ngram_max", "1", "--linear_model", "logreg", "--C", "10"]
+    record = lfd.main(argv + outputs(corpus))
+    assert record["family"] == "tfidf" and record["backend"] == "scikit-learn"
+    assert set(record["data_sha256"]) == {"train_file", "dev_file", "test_file"}
+    # One weight per (class, fixture word) and a bias per class: the words are the features.
+    words = {w for ws in CLASS_WORDS.values() for w in ws.split()} | {"the", "a", "is", "good", "bad"}
+    assert record["train"]["features"] == len(words)
+    assert record["train"]["parameters"] == 3 * (len(words) + 1)
+    assert record["results"]["dev"]["accuracy"] >= 0.75  # each class has its own words (chance: 1/3)
+    # Its confidences are logistic regression's own probabilities.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    train = lfd.read_corpus(corpus["train"], "category", "--train_file", "train")
+    dev = lfd.read_corpus(corpus["dev"], "category", "--dev_file", "dev")
+    vectorizer = TfidfVectorizer(analyzer=lambda tokens: tokens, sublinear_tf=True)
+    reference = LogisticRegression(C=10, max_iter=1000).fit(vectorizer.fit_transform(train.texts), train.labels)
+    with open(out / "preds.tsv", encoding="utf-8") as handle:
+        rows = [row for row in csv.DictReader(handle, delimiter="\t") if row["split"] == "dev"]
+    expected = reference.predict_proba(vectorizer.transform(dev.texts)).max(axis=1)
+    assert [float(r["confidence"]) for r in rows] == pytest.approx(expected, abs=1e-4)
+    assert sorted(os.listdir(out / "model")) == ["lfd_config.json", "linear.npz", "terms.json"]
+    loaded = lfd.main(["--load_model", str(out / "model"), "--dev_file", corpus["dev"], "--test_file", corpus["test"],
+                       "--predictions_file", str(out / "loaded.tsv")])
+    assert loaded["results"] == record["results"] and loaded["config"]["C"] == 10
+    assert (out / "loaded.tsv").read_text() == (out / "preds.tsv").read_text()
+    # Gradient-training flags mean nothing to it.
+    with pytest.raises(SystemExit) as exit_status:
+        lfd.main(argv + ["--epochs", "3"])
+    assert exit_status.value.code == 2
+    assert "--epochs applies to --model lstm and lm, not --model tfidf" in capsys.readouterr().err
 
 
 def test_stacked_bidirectional_dense_architecture(corpus):
