@@ -43,17 +43,36 @@ def summarize(runs):
     accuracy = [r["results"]["dev"]["accuracy"] for r in runs]
     macro_f1 = [r["results"]["dev"]["macro_f1"] for r in runs]
     epoch_seconds = [s for r in runs for s in r["train"].get("epoch_seconds", [])[1:]]
+    if not epoch_seconds and "epochs_run" in runs[0]["train"]:  # transformers: the epochs' mean, evaluation included
+        epoch_seconds = [r["train"]["train_seconds"] / r["train"]["epochs_run"] for r in runs]
     tested = all("test" in r["results"] for r in runs)
     return {
+        "family": runs[0]["family"],
+        "hardware": sorted({hardware(r) for r in runs}),
+        "parameters": runs[0]["train"].get("parameters"),
+        "trainable_parameters": runs[0]["train"].get("trainable_parameters", runs[0]["train"].get("parameters")),
+        "dev_per_second": float(np.mean([r.get("predict_examples_per_second", {}).get("dev", np.nan) for r in runs])),
         "test_accuracy": mean_and_sd([r["results"]["test"]["accuracy"] for r in runs]) if tested else None,
         "test_macro_f1": mean_and_sd([r["results"]["test"]["macro_f1"] for r in runs]) if tested else None,
         "seeds": len(runs),
         "accuracy": mean_and_sd(accuracy),
         "macro_f1": mean_and_sd(macro_f1),
-        "epochs": float(np.mean([r["train"]["epochs_run"] for r in runs])),
+        "epochs": float(np.mean([r["train"]["epochs_run"] for r in runs])) if "epochs_run" in runs[0]["train"] else None,
         "epoch_seconds": float(np.median(epoch_seconds)) if epoch_seconds else None,
         "run_seconds": float(np.mean([r["train"]["train_seconds"] for r in runs])),
     }
+
+
+def hardware(record):
+    """Where a run trained, in words: 'PyTorch fp32 on 1 CPU thread(s)', 'PyTorch bf16 on an H100', ..."""
+    device = record["device"]
+    if record["family"] == "lm":
+        where = (f"an {device.split()[-2]}" if device.startswith("gpu:") else
+                 device.replace("cpu (", "").replace(")", "").replace("threads", "CPU thread(s)"))
+        return f"PyTorch {record['train'].get('precision', '')} on {where}"
+    if record["family"] == "lstm":
+        return f"Keras on {record['backend']}, {'GPU' if 'gpu' in device.lower() else 'CPU'}"
+    return "scikit-learn on CPU"
 
 
 def group_rows(group, logs):
@@ -98,36 +117,56 @@ def cells(group, row):
     if group.test:
         out = [label, str(summary["seeds"]), mean_std(summary["accuracy"]),
                mean_std(summary["test_accuracy"]), mean_std(summary["test_macro_f1"]),
-               f"{summary['epochs']:.1f}", f"{summary['run_seconds']:.0f}"]
+               optional(summary["epochs"], ".1f"), f"{summary['run_seconds']:.0f}"]
     else:
         out = [label, str(summary["seeds"]), mean_std(summary["accuracy"]), mean_std(summary["macro_f1"]),
-               f"{summary['epochs']:.1f}",
-               "" if summary["epoch_seconds"] is None else f"{summary['epoch_seconds']:.1f}",
+               optional(summary["epochs"], ".1f"), optional(summary["epoch_seconds"], ".1f"),
                f"{summary['run_seconds']:.0f}"]
+    if group.efficiency:
+        out += [f"{summary['parameters'] / 1e6:.1f}", f"{summary['trainable_parameters'] / 1e6:.3f}",
+                f"{summary['dev_per_second']:.0f}"]
     if group.compare:
         out += ["" if delta is None else f"{delta:+.3f}", "" if p is None else p_text(p)]
     return out
 
 
+def optional(value, spec):
+    return "" if value is None else format(value, spec)
+
+
 HEADER = ["configuration", "seeds", "dev accuracy", "dev macro F1", "epochs", "s/epoch", "s/run"]
 TEST_HEADER = ["configuration", "seeds", "dev accuracy", "test accuracy", "test macro F1", "epochs", "s/run"]
 COMPARE_HEADER = ["Δ acc", "p"]
+EFFICIENCY_HEADER = ["params (M)", "trained params (M)", "dev reviews/s"]
 
 
 def header_of(group):
-    return (TEST_HEADER if group.test else HEADER) + (COMPARE_HEADER if group.compare else [])
+    return ((TEST_HEADER if group.test else HEADER) + (EFFICIENCY_HEADER if group.efficiency else [])
+            + (COMPARE_HEADER if group.compare else []))
 
 
-def caption(group):
+def caption(group, rows):
     seeds = ", ".join(map(str, group.seeds))
     data = "Dev and test sets (600 reviews each)" if group.test else "Dev set (600 reviews)"
+    summaries = [row[2] for row in rows if row[2] is not None]
+    families = {summary["family"] for summary in summaries}
+    where = sorted({h for summary in summaries for h in summary["hardware"]})
     text = (f"{group.title}. {data}, seed{'s' if len(group.seeds) > 1 else ''} {seeds}; "
-            "mean ± standard deviation over seeds. Epochs: trained before early stopping (patience 3 on dev "
-            "loss); " + ("" if group.test else "s/epoch: median epoch time after the first, ")
-            + "s/run: training seconds, JAX backend, "
-            + ("run one at a time on an otherwise idle 2-core machine." if group.alone else
-               "each run on one core of a 2-core machine that other work shared at times, so times compare "
-               "only roughly."))
+            "mean ± standard deviation over seeds. ")
+    if "lstm" in families:
+        text += ("Epochs: trained before early stopping (patience 3 on dev loss); "
+                 + ("" if group.test else "s/epoch: median epoch time after the first; "))
+    if "lm" in families:
+        text += ("Epochs: fine-tuning epochs; with more than one, the weights of the epoch with the lowest dev loss "
+                 "are kept; " + ("" if group.test else "s/epoch: training seconds per epoch, dev evaluation "
+                                 "included; "))
+    if group.efficiency:
+        text += ("params: all parameters, trained params: those updated; dev reviews/s: prediction speed on the "
+                 "dev set; ")
+    text += ("s/run: training seconds" + (f" ({'; '.join(where)})" if where else "") + ", "
+             + ("run one at a time on an otherwise idle 2-core machine." if group.alone else
+                "each run on one core of a 2-core machine that other work shared at times, so times compare "
+                "only roughly."))
     if group.compare:
         text += (f" Δ acc: {'test' if group.test else 'dev'} accuracy difference from the first row; p: paired "
                  f"bootstrap test against the first row on the {'test' if group.test else 'dev'} set "
@@ -137,7 +176,7 @@ def caption(group):
 
 def markdown(group, rows):
     header = header_of(group)
-    lines = [f"### {group.name}: {group.title}", "", caption(group), "",
+    lines = [f"### {group.name}: {group.title}", "", caption(group, rows), "",
              "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(cells(group, row)) + " |" for row in rows]
     lines += ["", "Flags per configuration (besides the data files and `--seed`):", ""]
@@ -158,7 +197,7 @@ def latex(group, rows):
     lines = [r"\begin{table}[t]", r"\centering", r"\small", r"\begin{tabular}{" + columns + "}", r"\toprule",
              " & ".join(latex_escape(h) for h in header) + r" \\", r"\midrule"]
     lines += [" & ".join(latex_escape(c) for c in cells(group, row)) + r" \\" for row in rows]
-    lines += [r"\bottomrule", r"\end{tabular}", r"\caption{" + latex_escape(caption(group)) + "}",
+    lines += [r"\bottomrule", r"\end{tabular}", r"\caption{" + latex_escape(caption(group, rows)) + "}",
               r"\label{tab:" + group.name + "}", r"\end{table}"]
     return "\n".join(lines) + "\n"
 
@@ -171,7 +210,7 @@ def numbers(group, rows):
             continue
         fields = {"label": label, "flags": " ".join(flags) or "(defaults)",
                   "acc": mean_std(summary["accuracy"]), "accmean": f"{summary['accuracy'][0]:.3f}",
-                  "f1": mean_std(summary["macro_f1"]), "epochs": f"{summary['epochs']:.1f}",
+                  "f1": mean_std(summary["macro_f1"]), "epochs": optional(summary["epochs"], ".1f"),
                   "seconds": f"{summary['run_seconds']:.0f}", "seeds": str(summary["seeds"])}
         if summary["test_accuracy"] is not None:
             fields.update({"testacc": mean_std(summary["test_accuracy"]),
