@@ -157,3 +157,34 @@ def test_a_test_run_is_not_found_where_no_test_file_was_hashed(tmp_path):
     logs = experiments.Logs(str(tmp_path), hashes)
     assert logs.find(["--bidirectional"], 1) is not None
     assert logs.find(["--bidirectional"], 1, test=True) is None  # the dev-only run is not a test run
+
+
+def test_language_model_tuning_keeps_each_steps_best_and_reuses_its_runs(tmp_path):
+    def accuracy_of(flags):
+        score = 0.90 + (0.02 if "256" in flags else 0) + (0.01 if "1e-4" in flags else 0)
+        return score + (0.005 if "cosine" in flags else 0)
+
+    logs = fake_logs(tmp_path, accuracy_of)
+    recipe = experiments.lm()
+    lengths = experiments.lm_length_grid(logs)
+    assert (f"{experiments.LM_DEFAULTS['--max_length']} tokens", recipe) in lengths  # the recipe is not rerun
+    rates = experiments.lm_rate_grid(logs)
+    assert all(flags[:len(recipe) + 2] == recipe + ["--max_length", "256"] for _, flags in rates)
+    assert ("lr 5e-5", recipe + ["--max_length", "256"]) in rates  # the default rate: the step before, as is
+    tuned = experiments.lm_final_rows(logs)
+    assert tuned[0][0] == "tuned MiniLM" and tuned[1][1] == recipe
+    assert tuned[0][1] == recipe + ["--max_length", "256", "--learning_rate", "1e-4", "--lr_scheduler_type", "cosine",
+                                    "--warmup_ratio", "0.1"]
+
+
+def test_transformer_runs_are_known_by_checkpoint_name_and_read_no_vectors():
+    here = experiments.run_flags(["x", "--model", "lm", "--lm_name", "models/all-MiniLM-L6-v2/"])
+    there = experiments.run_flags(["x", "--lm_name", "/gpu/device/all-MiniLM-L6-v2", "--model", "lm"])
+    assert here == there == (("--lm_name", "all-MiniLM-L6-v2"), ("--model", "lm"))
+    hashes = {"train_file": "t", "dev_file": "d", "embeddings": "e", "test_file": "x"}
+    logs = experiments.Logs("/nonexistent", hashes)
+    for flags in (experiments.lm(), ["--model", "tfidf"]):
+        assert logs.hashes_for(flags, test=False) == {"train_file": "t", "dev_file": "d"}
+        argv = experiments.command(experiments.group_named("lm_max_length"), flags, 1, "data", "results")
+        assert "--embeddings" not in argv and "--train_file" in argv
+    assert "embeddings" in logs.hashes_for(["--bidirectional"], test=False)
