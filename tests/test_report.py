@@ -188,3 +188,23 @@ def test_transformer_runs_are_known_by_checkpoint_name_and_read_no_vectors():
         argv = experiments.command(experiments.group_named("lm_max_length"), flags, 1, "data", "results")
         assert "--embeddings" not in argv and "--train_file" in argv
     assert "embeddings" in logs.hashes_for(["--bidirectional"], test=False)
+
+
+def test_results_from_another_machine_are_merged_once(tmp_path):
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    import merge_results
+
+    def record(seed, device):
+        return json.dumps({"command": ["lfd_assignment3.py", "--model", "lm", "--lm_name", "x/all-MiniLM-L6-v2",
+                                       "--seed", str(seed)], "data_sha256": {"train_file": "t"}, "device": device})
+
+    here, there = tmp_path / "here", tmp_path / "there"
+    here.mkdir()
+    there.mkdir()
+    (here / "lm_lr.jsonl").write_text(record(1, "cpu") + "\n")
+    (there / "lm_lr.jsonl").write_text(record(1, "gpu") + "\n" + record(2, "gpu") + "\n")
+    (there / "lm_batch.jsonl").write_text(record(3, "gpu"))
+    assert merge_results.merge(str(there), str(here)) == 2
+    assert [json.loads(line)["device"] for line in (here / "lm_lr.jsonl").read_text().splitlines()] == ["cpu", "gpu"]
+    assert len((here / "lm_batch.jsonl").read_text().splitlines()) == 1
+    assert merge_results.merge(str(there), str(here)) == 0
