@@ -57,6 +57,7 @@ class Group:
     predictions: bool = False  # also write each run's predictions TSV (with review text) to PREDICTIONS
     alone: bool = False  # a timing group: run it with nothing else on the machine
     efficiency: bool = False  # its table also shows parameters and prediction speed
+    errors: bool = False  # list its first row's wrong dev reviews (as predictions=True does)
 
 
 # ---------------------------------------------------------------------------
@@ -155,8 +156,9 @@ def paired_bootstrap(a, b, seed=0, resamples=10_000):
     return float(np.mean(np.abs(samples - observed) >= abs(observed) - 1e-12))
 
 
-def mean_dev_accuracy(logs, flags, seeds):
-    runs = logs.runs(flags, seeds)
+def mean_dev_accuracy(logs, flags, seeds, test=False):
+    """Mean dev accuracy of a configuration's runs (test=True: of its runs that also evaluated test)."""
+    runs = logs.runs(flags, seeds, test)
     if len(runs) < len(seeds):
         raise Pending(f"{' '.join(flags) or 'defaults'}: {len(runs)} of {len(seeds)} seeds logged")
     return sum(r["results"]["dev"]["accuracy"] for r in runs) / len(runs)
@@ -455,6 +457,16 @@ def tfidf_rows(logs):
     return [(f"tf-idf, {next(label for label, row in grid if row == flags)}", flags)]
 
 
+def system_rows(logs):
+    """The best of each family, each chosen on dev: the language model (of every configuration run on
+    test), the selected LSTM and the linear model. Their runs are all logged already."""
+    lms = lm_final_rows(logs)[:1] + lm_model_rows(logs)
+    scores = [mean_dev_accuracy(logs, flags, SEEDS, test=True) for _, flags in lms]
+    label, flags = lms[int(np.argmax(scores))]
+    return [(f"best language model: {label}", flags), ("best LSTM", final_rows(logs)[0][1]),
+            (f"linear baseline: {tfidf_rows(logs)[0][0]}", tfidf_rows(logs)[0][1])]
+
+
 LM_GROUPS = [
     Group("lm_max_length", "MiniLM, step 1: subword tokens kept per review (assignment recipe otherwise; one seed)",
           lm_length_grid, seeds=(1,), compare=False),
@@ -475,7 +487,8 @@ LM_GROUPS = [
     Group("lm_models", "MiniLM and MPNet, fine-tuned and frozen, with the assignment recipe "
           "(dev and test; no choice is made on these runs)", lm_model_rows, test=True, efficiency=True),
 ]
-GROUPS += LM_GROUPS
+GROUPS += LM_GROUPS + [Group("systems", "Test set: the best model of each family (chosen on dev)", system_rows,
+                             test=True, errors=True)]
 GROUP_NAMES = [group.name for group in GROUPS]
 
 

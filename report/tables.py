@@ -417,7 +417,7 @@ def main(argv=None):
         write(os.path.join(args.out_dir, group.name + ".tex"), latex(group, rows))
         everything.append(markdown(group, rows))
         macros += numbers(group, rows)
-        errors = misclassified(group, logs) if group.predictions else None
+        errors = misclassified(group, logs) if group.predictions or group.errors else None
         if errors:
             # review = position among the dev reviews (the line of dev.txt, which has no blank lines)
             listing, counts = errors
