@@ -58,6 +58,7 @@ class Group:
     alone: bool = False  # a timing group: run it with nothing else on the machine
     efficiency: bool = False  # its table also shows parameters and prediction speed
     errors: bool = False  # list its first row's wrong dev reviews (as predictions=True does)
+    pairwise: bool = False  # also test every pair of rows, not only each against the first
 
 
 # ---------------------------------------------------------------------------
@@ -488,7 +489,7 @@ LM_GROUPS = [
           "(dev and test; no choice is made on these runs)", lm_model_rows, test=True, efficiency=True),
 ]
 GROUPS += LM_GROUPS + [Group("systems", "Test set: the best model of each family (chosen on dev)", system_rows,
-                             test=True, errors=True)]
+                             test=True, errors=True, pairwise=True)]
 GROUP_NAMES = [group.name for group in GROUPS]
 
 

@@ -247,6 +247,29 @@ def numbers(group, rows):
     return lines
 
 
+def pairwise(group, logs):
+    """\\res{<group>_pairs}{I-J}{p|pexpr|delta}: the paired bootstrap test of rows I and J (I < J) on
+    each split the group evaluates (test fields in test groups, dev fields with a dev prefix)."""
+    configs = group.configs(logs)
+    runs = [logs.runs(flags, group.seeds, group.test) for _, flags in configs]
+    splits = [("test", logs.test_gold, ""), ("dev", logs.gold, "dev")] if group.test else [("dev", logs.gold, "")]
+    lines = []
+    for i in range(len(runs)):
+        for j in range(i + 1, len(runs)):
+            if not runs[i] or not runs[j]:
+                continue
+            for split, gold, prefix in splits:
+                if gold is None:
+                    continue
+                a, b = correctness(runs[i], gold, split), correctness(runs[j], gold, split)
+                p = paired_bootstrap(a, b)
+                fields = {"p": p_text(p), "pexpr": f"p{p_text(p)}" if p < 0.001 else f"p={p_text(p)}",
+                          "delta": f"{a.mean() - b.mean():+.3f}"}
+                lines += [f"\\expandafter\\def\\csname res:{group.name}_pairs:{i + 1}-{j + 1}:{prefix}{field}\\endcsname"
+                          f"{{{value}}}" for field, value in fields.items()]
+    return lines
+
+
 def per_class(group, logs, split="dev"):
     """Per-class precision/recall/F1 (mean over seeds) and the confusion matrix summed over seeds
     of a group's first configuration; None until it has runs."""
@@ -403,6 +426,7 @@ def main(argv=None):
               "% An unknown one prints as ??.",
               "% \\res{final_errors}{1}{any|all|reviews}: dev reviews the final model gets wrong in any seed, in all.",
               "% \\res{final_dev}{CLASS}{precision|recall|f1|to_CLASS} (likewise test_dev, test_test): per class.",
+              "% \\res{systems_pairs}{I-J}{p|pexpr|delta|devp|devpexpr|devdelta}: rows I and J of systems compared.",
               "% \\res{test_reproduced}{1}{same|runs}: test runs whose dev predictions equal the dev-only run's.",
               "\\newcommand{\\res}[3]{\\ifcsname res:#1:#2:#3\\endcsname\\csname res:#1:#2:#3\\endcsname"
               "\\else\\textbf{??}\\fi}"]
@@ -425,6 +449,8 @@ def main(argv=None):
             macros += counts
         if group.test:
             macros += reproduced(group, logs)
+        if group.pairwise:
+            macros += pairwise(group, logs)
         if group.predictions or group.test:
             for split in ("dev", "test") if group.test else ("dev",):
                 table = per_class(group, logs, split)
