@@ -59,6 +59,7 @@ class Group:
     efficiency: bool = False  # its table also shows parameters and prediction speed
     errors: bool = False  # list its first row's wrong dev reviews (as predictions=True does)
     pairwise: bool = False  # also test every pair of rows, not only each against the first
+    curves: bool = False  # draw its runs' dev loss and accuracy per epoch (figures/<group>_curves.pdf)
 
 
 # ---------------------------------------------------------------------------
@@ -366,7 +367,7 @@ GROUPS = [
           seeds=(1,), compare=False, alone=True),
     Group("combined_lr_batch", "The adopted improvements combined: learning rate and batch size re-tuned "
           "(one seed)", combined_grid, seeds=(1,), compare=False),
-    Group("final", "The selected LSTM over three seeds", final_rows, compare=False, predictions=True),
+    Group("final", "The selected LSTM over three seeds", final_rows, compare=False, predictions=True, curves=True),
     Group("test", "Test set: the selected LSTM against models that were worse on dev", test_rows, test=True),
 ]
 
@@ -475,7 +476,7 @@ LM_GROUPS = [
           lm_rate_grid, seeds=(1,), compare=False),
     Group("lm_batch", "MiniLM, step 3: batch size (one seed)", lm_batch_grid, seeds=(1,), compare=False),
     Group("lm_epochs", "MiniLM, step 4: epochs, the weights of the epoch with the lowest dev loss kept "
-          "(one seed)", lm_epoch_grid, seeds=(1,), compare=False),
+          "(one seed)", lm_epoch_grid, seeds=(1,), compare=False, curves=True),
     Group("lm_schedule", "MiniLM, step 5: learning-rate schedule (one seed)", lm_schedule_grid,
           seeds=(1,), compare=False),
     # The final configurations, fixed before these runs: each run evaluates dev and test at once

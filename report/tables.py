@@ -391,6 +391,39 @@ def confusion_figure(table, path):
     plt.close(figure)
 
 
+def curves_figure(group, logs, path):
+    """Dev loss and dev accuracy after each epoch, one line per run of the group; None without runs."""
+    runs = [(label, run) for label, flags in group.configs(logs) for run in logs.runs(flags, group.seeds, group.test)]
+    if not runs:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(8, 3))
+    for label, run in runs:
+        history = run["train"]["history"]
+        epochs = range(1, len(history["val_loss"]) + 1)
+        seed = f"seed {run['config']['seed']}"
+        name = label if len(group.seeds) == 1 else seed if len({lb for lb, _ in runs}) == 1 else f"{label}, {seed}"
+        for axis, key in zip(axes, ("val_loss", "val_accuracy")):
+            axis.plot(epochs, history[key], marker="o", markersize=3, label=name)
+            if run["train"].get("best_epoch") and len(history[key]) > 1:
+                best = run["train"]["best_epoch"]
+                axis.plot([best], [history[key][best - 1]], marker="*", markersize=10, color="black")
+    for axis, title in zip(axes, ("dev loss", "dev accuracy")):
+        axis.set_xlabel("epoch")
+        axis.set_title(title)
+        axis.xaxis.get_major_locator().set_params(integer=True)
+    axes[1].legend(fontsize=7)
+    figure.tight_layout()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    figure.savefig(path, metadata={"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None})
+    plt.close(figure)
+    return path
+
+
 def write(path, text):
     with open(path, "w", encoding="utf-8") as out:
         out.write(text)
@@ -451,6 +484,8 @@ def main(argv=None):
             macros += reproduced(group, logs)
         if group.pairwise:
             macros += pairwise(group, logs)
+        if group.curves:
+            curves_figure(group, logs, os.path.join(args.figures_dir, group.name + "_curves.pdf"))
         if group.predictions or group.test:
             for split in ("dev", "test") if group.test else ("dev",):
                 table = per_class(group, logs, split)
