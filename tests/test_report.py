@@ -110,7 +110,7 @@ def fake_logs(tmp_path, accuracy_of):
     logs = experiments.Logs(str(results), hashes)
     lines_out = []
     for group in experiments.GROUPS:
-        if group.name in ("smoke", "combined_lr_batch", "final", "test"):
+        if group.name in ("smoke", "combined_lr_batch", "final", "test", "systems"):
             continue
         for _, flags in group.configs(logs):
             for seed in group.seeds:
