@@ -1614,7 +1614,7 @@ def load_tfidf(folder, config):
             terms = json.load(handle)
         with np.load(os.path.join(folder, SAVED_LINEAR)) as arrays:
             idf, coef, intercept = arrays["idf"], arrays["coef"], arrays["intercept"]
-        assert isinstance(terms, list) and len(terms) == len(idf) == coef.shape[1] == len(idf)
+        assert isinstance(terms, list) and len(terms) == len(idf) == coef.shape[1]
     except (OSError, ValueError, KeyError, AssertionError, json.JSONDecodeError, UnicodeDecodeError):
         raise InputError(f"--load_model {folder}: {SAVED_LINEAR} or {SAVED_TERMS} is damaged") from None
     vectorizer = tfidf_vectorizer(config, vocabulary={term: i for i, term in enumerate(terms)})

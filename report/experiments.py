@@ -465,8 +465,9 @@ def system_rows(logs):
     lms = lm_final_rows(logs)[:1] + lm_model_rows(logs)
     scores = [mean_dev_accuracy(logs, flags, SEEDS, test=True) for _, flags in lms]
     label, flags = lms[int(np.argmax(scores))]
+    (linear_label, linear_flags), = tfidf_rows(logs)
     return [(f"best language model: {label}", flags), ("best LSTM", final_rows(logs)[0][1]),
-            (f"linear baseline: {tfidf_rows(logs)[0][0]}", tfidf_rows(logs)[0][1])]
+            (f"linear baseline: {linear_label}", linear_flags)]
 
 
 LM_GROUPS = [
