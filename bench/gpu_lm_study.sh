@@ -7,6 +7,8 @@
 # OUT_DIR/results starts as a copy of report/results, so runs logged already are skipped; the new
 # records land there, and `python bench/merge_results.py OUT_DIR/results` adds them to
 # report/results. LIMIT (seconds, default 480) bounds the whole sweep; a run it cuts is not logged.
+# SHARDS (default 4) runners share the GPU (--shard I/SHARDS), so a step's runs train side by side:
+# the accuracies are those of a lone run, the recorded times are not (they share the GPU).
 set -u
 . "$(dirname "$0")/gpu_common.sh"
 MODELS=${3:-models}
@@ -20,7 +22,19 @@ cp report/results/*.jsonl "$OUT/results/"
     nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null
     python3 -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__)"
 } >> "$LOG" 2>&1
-timeout "$LIMIT" python3 report/experiments.py --data_dir "$DATA" --models_dir "$MODELS" \
-    --results_dir "$OUT/results" $STUDY_GROUPS >> "$LOG" 2>&1 < /dev/null
-echo "=== exit $? at $(date -u +%T)" >> "$LOG"
+SHARDS=${SHARDS:-4}
+export OMP_NUM_THREADS=$(( $(nproc) / SHARDS > 0 ? $(nproc) / SHARDS : 1 ))
+for shard in $(seq 1 "$SHARDS"); do
+    timeout "$LIMIT" python3 report/experiments.py --data_dir "$DATA" --models_dir "$MODELS" \
+        --results_dir "$OUT/results" --shard "$shard/$SHARDS" $STUDY_GROUPS > "$OUT/shard$shard.txt" 2>&1 < /dev/null &
+done
+wait
+pkill -f lfd_assignment3.py  # a run the limit cut (its runner is gone) must not go on
+for shard in $(seq 1 "$SHARDS"); do
+    echo "=== shard $shard/$SHARDS" >> "$LOG"
+    cat "$OUT/shard$shard.txt" >> "$LOG"
+done
+echo "=== done at $(date -u +%T)" >> "$LOG"
+python3 report/experiments.py --data_dir "$DATA" --models_dir "$MODELS" --results_dir "$OUT/results" --list \
+    $STUDY_GROUPS >> "$LOG" 2>&1
 tail -n 40 "$LOG"

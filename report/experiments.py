@@ -37,7 +37,7 @@ TEST_FILE = "test.txt"
 PATH_FLAGS = {"--train_file", "--dev_file", "--test_file", "--results_file", "--predictions_file",
               "--confusion_png", "--save_model", "--verbose"}
 ALWAYS = ["--verbose", "2"]
-POLL_SECONDS = 30  # how often a sharded runner looks again for the results a waiting group needs
+POLL_SECONDS = 5  # how often a sharded runner looks again for the results a waiting group needs
 
 
 class Pending(Exception):
