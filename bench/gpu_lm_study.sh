@@ -5,8 +5,9 @@
 #   bash bench/gpu_lm_study.sh OUT_DIR [DATA_DIR] [MODELS_DIR] [GROUP ...]
 #
 # OUT_DIR/results starts as a copy of report/results, so runs logged already are skipped; the new
-# records land there, and `python bench/merge_results.py OUT_DIR/results` adds them to
-# report/results. LIMIT (seconds, default 480) bounds the whole sweep; a run it cuts is not logged.
+# records land there. The device tool brings back only a few files, so the folder is also packed as
+# OUT_DIR/results.tgz: `tar xzf results.tgz -C DIR && python bench/merge_results.py DIR/results` adds
+# the new records to report/results. LIMIT (seconds, default 480) bounds the whole sweep; a run it cuts is not logged.
 # SHARDS (default 4) runners share the GPU (--shard I/SHARDS), so a step's runs train side by side:
 # the accuracies are those of a lone run, the recorded times are not (they share the GPU).
 set -u
@@ -29,12 +30,13 @@ for shard in $(seq 1 "$SHARDS"); do
         --results_dir "$OUT/results" --shard "$shard/$SHARDS" $STUDY_GROUPS > "$OUT/shard$shard.txt" 2>&1 < /dev/null &
 done
 wait
-pkill -f lfd_assignment3.py  # a run the limit cut (its runner is gone) must not go on
+pkill -f -- "--results_file $OUT/results/"  # a run the limit cut (its runner is gone) must not go on
 for shard in $(seq 1 "$SHARDS"); do
     echo "=== shard $shard/$SHARDS" >> "$LOG"
     cat "$OUT/shard$shard.txt" >> "$LOG"
 done
 echo "=== done at $(date -u +%T)" >> "$LOG"
+tar czf "$OUT/results.tgz" -C "$OUT" results
 python3 report/experiments.py --data_dir "$DATA" --models_dir "$MODELS" --results_dir "$OUT/results" --list \
     $STUDY_GROUPS >> "$LOG" 2>&1
 tail -n 40 "$LOG"

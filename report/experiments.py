@@ -438,6 +438,12 @@ def lm_final_rows(logs):
     return [("tuned MiniLM", best_or_default(logs, lm_schedule_grid(logs)))] + lm_recipe(logs)
 
 
+def lm_precision_rows(logs):
+    """lm_final's tuned runs trained on a GPU in bf16, its recipe runs on a CPU in fp32: the recipe again,
+    on the GPU in bf16, separates the configurations' difference from the hardware's."""
+    return lm_final_rows(logs)[:1] + [("assignment recipe, bf16 on the GPU", lm() + ["--precision", "bf16"])]
+
+
 def lm_model_rows(logs):
     """Two pretrained encoders, each fine-tuned and frozen, with the same recipe."""
     return [(f"{name}, {how}", lm(name) + extra) for name in (MINILM, MPNET)
@@ -484,6 +490,8 @@ LM_GROUPS = [
     # (a CPU cannot afford to train them twice). The recipe's runs are also lm_models' first row.
     Group("lm_final", "The tuned MiniLM against the assignment recipe", lm_final_rows, test=True,
           predictions=True),
+    Group("lm_precision", "The tuned MiniLM against the recipe, both trained on the GPU in bf16", lm_precision_rows,
+          test=True),
     Group("tfidf", "Linear baseline: tf-idf word n-grams and a linear classifier (one seed; the solvers are "
           "deterministic up to the order of coordinate steps)", tfidf_grid, seeds=(1,), compare=False),
     Group("tfidf_test", "Test set: the best linear model on dev", tfidf_rows, test=True, compare=False),

@@ -69,7 +69,7 @@ def hardware(record):
     """Where a run trained, in words: 'PyTorch fp32 on 1 CPU thread(s)', 'PyTorch bf16 on an H100', ..."""
     device = record["device"]
     if record["family"] == "lm":
-        where = (f"an {device.split()[-2]}" if device.startswith("gpu:") else
+        where = (f"an {device[len('gpu:'):]}" if device.startswith("gpu:") else
                  device.replace("cpu (", "").replace(")", "").replace("threads", "CPU thread(s)"))
         return f"PyTorch {record['train'].get('precision', '')} on {where}"
     if record["family"] == "lstm":
@@ -127,6 +127,8 @@ def cells(group, row):
         out = [label, str(summary["seeds"]), mean_std(summary["accuracy"]), mean_std(summary["macro_f1"]),
                optional(summary["epochs"], ".1f"), optional(summary["epoch_seconds"], ".1f"),
                f"{summary['run_seconds']:.0f}"]
+    if any(" on an " in where for where in summary["hardware"]):
+        out[-1] += " GPU"
     if group.efficiency:
         out += [f"{summary['parameters'] / 1e6:.1f}", f"{summary['trainable_parameters'] / 1e6:.3f}",
                 f"{summary['dev_per_second']:.0f}"]
@@ -171,10 +173,16 @@ def caption(group, rows):
     if group.efficiency:
         text += ("params: all parameters, trained params: those updated; dev reviews/s: prediction speed on the "
                  "dev set; ")
+    on_gpu = [w for w in where if " on an " in w]
+    on_cpu = [w for w in where if w not in on_gpu]
     text += ("s/run: training seconds" + (f" ({'; '.join(where)})" if where else "") + ", "
              + ("run one at a time on an otherwise idle 2-core machine." if group.alone else
-                "each run on one core of a 2-core machine that other work shared at times, so times compare "
-                "only roughly."))
+                (("CPU runs" if on_gpu else "each run") + " on one core of a 2-core machine that other work shared at times"
+                 if on_cpu else "")
+                + ("; " if on_cpu and on_gpu else "")
+                + ("GPU runs up to four side by side on one GPU (bench/gpu_lm_study.sh)" if on_gpu else "")
+                + (", so times compare only roughly" + (", and not at all between CPU and GPU rows (s/run marked GPU)"
+                                                        if on_cpu and on_gpu else "") + ".")))
     if group.compare and group.test:
         text += (" Δ test acc: test accuracy difference from the first row; p dev, p test: paired bootstrap "
                  "test against the first row on the dev and on the test set (see report/experiments.py).")
