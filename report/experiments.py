@@ -444,6 +444,11 @@ def lm_precision_rows(logs):
     return lm_final_rows(logs)[:1] + [("assignment recipe, bf16 on the GPU", lm() + ["--precision", "bf16"])]
 
 
+def lm_tradeoff_rows(logs):
+    """The larger encoder with the recipe against the smaller one tuned: is the cheaper model worth it?"""
+    return [(f"{MPNET}, fine-tuned (recipe)", lm(MPNET))] + lm_final_rows(logs)[:1]
+
+
 def lm_model_rows(logs):
     """Two pretrained encoders, each fine-tuned and frozen, with the same recipe."""
     return [(f"{name}, {how}", lm(name) + extra) for name in (MINILM, MPNET)
@@ -466,9 +471,10 @@ def tfidf_rows(logs):
 
 
 def system_rows(logs):
-    """The best of each family, each chosen on dev: the language model (of every configuration run on
-    test), the selected LSTM and the linear model. Their runs are all logged already."""
-    lms = lm_final_rows(logs)[:1] + lm_model_rows(logs)
+    """The best of each family, each chosen on dev: the language model (of the fine-tuned configurations
+    run on test; the frozen encoders are lm_models' efficiency comparison), the selected LSTM and the
+    linear model. Their runs are all logged already."""
+    lms = lm_final_rows(logs)[:1] + [row for row in lm_model_rows(logs) if "--freeze_encoder" not in row[1]]
     scores = [mean_dev_accuracy(logs, flags, SEEDS, test=True) for _, flags in lms]
     label, flags = lms[int(np.argmax(scores))]
     (linear_label, linear_flags), = tfidf_rows(logs)
@@ -491,6 +497,8 @@ LM_GROUPS = [
     Group("lm_final", "The tuned MiniLM against the assignment recipe", lm_final_rows, test=True,
           predictions=True),
     Group("lm_precision", "The tuned MiniLM against the recipe, both trained on the GPU in bf16", lm_precision_rows,
+          test=True),
+    Group("lm_tradeoff", "MPNet with the recipe against the tuned MiniLM (no new runs)", lm_tradeoff_rows,
           test=True),
     Group("tfidf", "Linear baseline: tf-idf word n-grams and a linear classifier (one seed; the solvers are "
           "deterministic up to the order of coordinate steps)", tfidf_grid, seeds=(1,), compare=False),

@@ -506,7 +506,7 @@ def main(argv=None):
                     write(os.path.join(args.out_dir, table["name"] + ".md"), per_class_markdown(table))
                     write(os.path.join(args.out_dir, table["name"] + ".tex"), per_class_latex(table))
                     macros += per_class_numbers(table)
-                    if group.predictions or split == "test":
+                    if group.predictions or group.errors or split == "test":
                         confusion_figure(table, os.path.join(args.figures_dir, table["name"] + "_confusion.pdf"))
     write(os.path.join(args.out_dir, "tables.md"), "\n".join(everything))
     write(os.path.join(args.out_dir, "numbers.tex"), "\n".join(macros) + "\n")
