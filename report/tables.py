@@ -212,10 +212,10 @@ def latex_escape(text):
 def latex(group, rows):
     header = header_of(group)
     columns = "l" + "r" * (len(header) - 1)
-    lines = [r"\begin{table}[t]", r"\centering", r"\small", r"\begin{tabular}{" + columns + "}", r"\toprule",
+    lines = [r"\begin{table}[t]", r"\centering", r"\small", r"\begin{adjustbox}{max width=\linewidth}", r"\begin{tabular}{" + columns + "}", r"\toprule",
              " & ".join(latex_escape(h) for h in header) + r" \\", r"\midrule"]
     lines += [" & ".join(latex_escape(c) for c in cells(group, row)) + r" \\" for row in rows]
-    lines += [r"\bottomrule", r"\end{tabular}", r"\caption{" + latex_escape(caption(group, rows)) + "}",
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{adjustbox}", r"\caption{" + latex_escape(caption(group, rows)) + "}",
               r"\label{tab:" + group.name + "}", r"\end{table}"]
     return "\n".join(lines) + "\n"
 
