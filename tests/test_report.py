@@ -208,3 +208,27 @@ def test_results_from_another_machine_are_merged_once(tmp_path):
     assert [json.loads(line)["device"] for line in (here / "lm_lr.jsonl").read_text().splitlines()] == ["cpu", "gpu"]
     assert len((here / "lm_batch.jsonl").read_text().splitlines()) == 1
     assert merge_results.merge(str(there), str(here)) == 0
+
+
+def test_tables_say_where_each_run_trained():
+    gpu = {"family": "lm", "device": "gpu:NVIDIA H100 80GB HBM3", "train": {"precision": "bf16"}}
+    cpu = {"family": "lm", "device": "cpu (1 threads)", "train": {"precision": "fp32"}}
+    assert tables.hardware(gpu) == "PyTorch bf16 on an NVIDIA H100 80GB HBM3"
+    assert tables.hardware(cpu) == "PyTorch fp32 on 1 CPU thread(s)"
+    group = experiments.group_named("lm_batch")
+
+    def caption_of(*records):
+        rows = [("row", [], {"family": "lm", "hardware": [tables.hardware(r)]}, None, None) for r in records]
+        return tables.caption(group, rows)
+
+    assert "GPU runs" in caption_of(gpu) and "not at all between CPU and GPU rows" not in caption_of(gpu)
+    assert "CPU runs" not in caption_of(cpu) and "GPU" not in caption_of(cpu)
+    assert "not at all between CPU and GPU rows" in caption_of(gpu, cpu)
+
+
+def test_the_check_groups_reuse_the_tuned_configuration_and_the_recipe(tmp_path):
+    logs = fake_logs(tmp_path, lambda flags: 0.90 + (0.02 if "256" in flags else 0))
+    tuned = experiments.lm_final_rows(logs)[0][1]
+    assert "256" in tuned
+    assert [flags for _, flags in experiments.lm_precision_rows(logs)] == [tuned, experiments.lm() + ["--precision", "bf16"]]
+    assert [flags for _, flags in experiments.lm_tradeoff_rows(logs)] == [experiments.lm(experiments.MPNET), tuned]
