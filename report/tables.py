@@ -163,11 +163,12 @@ def caption(group, rows):
     where = sorted({h for summary in summaries for h in summary["hardware"]})
     text = (f"{group.title}. {data}, seed{'s' if len(group.seeds) > 1 else ''} {seeds}; "
             "mean ± standard deviation over seeds. ")
+    both = {"lstm", "lm"} <= families
     if "lstm" in families:
-        text += ("Epochs: trained before early stopping (patience 3 on dev loss); "
+        text += (("LSTM epochs" if both else "Epochs") + ": trained before early stopping (patience 3 on dev loss); "
                  + ("" if group.test else "s/epoch: median epoch time after the first; "))
     if "lm" in families:
-        text += ("Epochs: fine-tuning epochs; with more than one, the weights of the epoch with the lowest dev loss "
+        text += (("language-model epochs" if both else "Epochs") + ": fine-tuning epochs; with more than one, the weights of the epoch with the lowest dev loss "
                  "are kept; " + ("" if group.test else "s/epoch: training seconds per epoch, dev evaluation "
                                  "included; "))
     if group.efficiency:
