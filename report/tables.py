@@ -178,8 +178,9 @@ def caption(group, rows):
     on_cpu = [w for w in where if w not in on_gpu]
     text += ("s/run: training seconds" + (f" ({'; '.join(where)})" if where else "") + ", "
              + ("run one at a time on an otherwise idle 2-core machine." if group.alone else
-                (("CPU runs" if on_gpu else "each run") + " on one core of a 2-core machine that other work shared at times"
-                 if on_cpu else "")
+                (("CPU runs" if on_gpu else "each run") + " on one core"
+                 + (" (or two, where it used 2 threads)" if any(" on 2 CPU" in w for w in on_cpu) else "")
+                 + " of a 2-core machine that other work shared at times" if on_cpu else "")
                 + ("; " if on_cpu and on_gpu else "")
                 + ("GPU runs up to four side by side on one GPU (bench/gpu_lm_study.sh)" if on_gpu else "")
                 + (", so times compare only roughly" + (", and not at all between CPU and GPU rows (s/run marked GPU)"
