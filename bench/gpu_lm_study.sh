@@ -7,7 +7,8 @@
 # OUT_DIR/results starts as a copy of report/results, so runs logged already are skipped; the new
 # records land there. The device tool brings back only a few files, so the folder is also packed as
 # OUT_DIR/results.tgz: `tar xzf results.tgz -C DIR && python bench/merge_results.py DIR/results` adds
-# the new records to report/results. LIMIT (seconds, default 480) bounds the whole sweep; a run it cuts is not logged.
+# the new records to report/results. LIMIT (seconds, default 480) bounds the whole sweep; a run it
+# cuts is not logged.
 # SHARDS (default 4) runners share the GPU (--shard I/SHARDS), so a step's runs train side by side:
 # the accuracies are those of a lone run, the recorded times are not (they share the GPU).
 set -u

@@ -46,10 +46,11 @@ def summarize(runs):
     if not epoch_seconds and "epochs_run" in runs[0]["train"]:  # transformers: the epochs' mean, evaluation included
         epoch_seconds = [r["train"]["train_seconds"] / r["train"]["epochs_run"] for r in runs]
     tested = all("test" in r["results"] for r in runs)
+    tokens = runs[0]["train"].get("tokens_per_review", {}).get("train", {})
     return {
         "family": runs[0]["family"],
-        "cut_share": runs[0]["train"].get("tokens_per_review", {}).get("train", {}).get("truncated_share"),
-        "tokens_mean": runs[0]["train"].get("tokens_per_review", {}).get("train", {}).get("mean"),
+        "cut_share": tokens.get("truncated_share"),
+        "tokens_mean": tokens.get("mean"),
         "hardware": sorted({hardware(r) for r in runs}),
         "parameters": runs[0]["train"].get("parameters"),
         "trainable_parameters": runs[0]["train"].get("trainable_parameters", runs[0]["train"].get("parameters")),
@@ -66,7 +67,8 @@ def summarize(runs):
 
 
 def hardware(record):
-    """Where a run trained, in words: 'PyTorch fp32 on 1 CPU thread(s)', 'PyTorch bf16 on an H100', ..."""
+    """Where a run trained, in words: 'PyTorch fp32 on 1 CPU thread(s)', 'PyTorch bf16 on an NVIDIA H100 80GB
+    HBM3', 'Keras on jax, GPU', ..."""
     device = record["device"]
     if record["family"] == "lm":
         where = (f"an {device[len('gpu:'):]}" if device.startswith("gpu:") else
@@ -75,6 +77,28 @@ def hardware(record):
     if record["family"] == "lstm":
         return f"Keras on {record['backend']}, {'GPU' if 'gpu' in device.lower() else 'CPU'}"
     return "scikit-learn on CPU"
+
+
+def on_gpu(where):
+    """Whether a hardware() text names a GPU."""
+    return " on an " in where or where.endswith(", GPU")
+
+
+def timing_note(where, alone):
+    """The caption's sentence on how the s/run times were taken, from the runs' hardware() texts."""
+    if alone:
+        return "run one at a time on an otherwise idle 2-core machine."
+    gpu = any(on_gpu(w) for w in where)
+    cpu = [w for w in where if not on_gpu(w)]
+    parts = []
+    if cpu:
+        parts.append(("CPU runs" if gpu else "each run") + " on one core"
+                     + (" (or two, where it used 2 threads)" if any(" on 2 CPU" in w for w in cpu) else "")
+                     + " of a 2-core machine that other work shared at times")
+    if gpu:
+        parts.append("GPU runs up to four side by side on one GPU (bench/gpu_lm_study.sh)")
+    mixed = ", and not at all between CPU and GPU rows (s/run marked GPU)" if cpu and gpu else ""
+    return "; ".join(parts) + ", so times compare only roughly" + mixed + "."
 
 
 def group_rows(group, logs):
@@ -127,7 +151,7 @@ def cells(group, row):
         out = [label, str(summary["seeds"]), mean_std(summary["accuracy"]), mean_std(summary["macro_f1"]),
                optional(summary["epochs"], ".1f"), optional(summary["epoch_seconds"], ".1f"),
                f"{summary['run_seconds']:.0f}"]
-    if any(" on an " in where for where in summary["hardware"]):
+    if any(on_gpu(where) for where in summary["hardware"]):
         out[-1] += " GPU"
     if group.efficiency:
         out += [f"{summary['parameters'] / 1e6:.1f}", f"{summary['trainable_parameters'] / 1e6:.3f}",
@@ -174,17 +198,8 @@ def caption(group, rows):
     if group.efficiency:
         text += ("params: all parameters, trained params: those updated; dev reviews/s: prediction speed on the "
                  "dev set; ")
-    on_gpu = [w for w in where if " on an " in w]
-    on_cpu = [w for w in where if w not in on_gpu]
     text += ("s/run: training seconds" + (f" ({'; '.join(where)})" if where else "") + ", "
-             + ("run one at a time on an otherwise idle 2-core machine." if group.alone else
-                (("CPU runs" if on_gpu else "each run") + " on one core"
-                 + (" (or two, where it used 2 threads)" if any(" on 2 CPU" in w for w in on_cpu) else "")
-                 + " of a 2-core machine that other work shared at times" if on_cpu else "")
-                + ("; " if on_cpu and on_gpu else "")
-                + ("GPU runs up to four side by side on one GPU (bench/gpu_lm_study.sh)" if on_gpu else "")
-                + (", so times compare only roughly" + (", and not at all between CPU and GPU rows (s/run marked GPU)"
-                                                        if on_cpu and on_gpu else "") + ".")))
+             + timing_note(where, group.alone))
     if group.compare and group.test:
         text += (" Δ test acc: test accuracy difference from the first row; p dev, p test: paired bootstrap "
                  "test against the first row on the dev and on the test set (see report/experiments.py).")
