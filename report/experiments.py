@@ -504,7 +504,8 @@ LM_GROUPS = [
           "deterministic up to the order of coordinate steps)", tfidf_grid, seeds=(1,), compare=False),
     Group("tfidf_test", "Test set: the best linear model on dev", tfidf_rows, test=True, compare=False),
     Group("lm_models", "MiniLM and MPNet, fine-tuned and frozen, with the assignment recipe "
-          "(dev and test; no choice is made on these runs)", lm_model_rows, test=True, efficiency=True),
+          "(dev and test; no choice is made on these runs)", lm_model_rows, test=True, efficiency=True,
+          pairwise=True),
 ]
 GROUPS += LM_GROUPS + [Group("systems", "Test set: the best model of each family (chosen on dev)", system_rows,
                              test=True, errors=True, pairwise=True)]

@@ -489,7 +489,8 @@ def main(argv=None):
               "% An unknown one prints as ??.",
               "% \\res{final_errors}{1}{any|all|reviews}: dev reviews the final model gets wrong in any seed, in all.",
               "% \\res{final_dev}{CLASS}{precision|recall|f1|to_CLASS} (likewise test_dev, test_test): per class.",
-              "% \\res{systems_pairs}{I-J}{p|pexpr|delta|devp|devpexpr|devdelta}: rows I and J of systems compared.",
+              "% \\res{<group>_pairs}{I-J}{p|pexpr|delta|devp|devpexpr|devdelta}: rows I and J compared, row I minus",
+              "% row J (groups systems and lm_models).",
               "% \\res{test_reproduced}{1}{same|runs}: test runs whose dev predictions equal the dev-only run's.",
               "\\newcommand{\\res}[3]{\\ifcsname res:#1:#2:#3\\endcsname\\csname res:#1:#2:#3\\endcsname"
               "\\else\\textbf{??}\\fi}"]
