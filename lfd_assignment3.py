@@ -1282,6 +1282,9 @@ class LmClassifier:
 
 def import_transformers():
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # transformers 4.x imports its TensorFlow side when TensorFlow is installed, and then refuses
+    # Keras 3 ("not yet supported in Transformers"); the PyTorch family needs none of it.
+    os.environ.setdefault("USE_TF", "0")
     import torch
     import transformers
 
