@@ -1325,6 +1325,7 @@ def import_transformers():
     import transformers
 
     transformers.logging.set_verbosity_error()  # our own log says what matters (e.g. the new head)
+    transformers.logging.disable_progress_bar()  # loading and saving bars; the Trainer's own obeys --verbose
     return torch, transformers
 
 
