@@ -647,7 +647,7 @@ def atomic_path(path):
 def debris_of(path):
     """The names a killed run may have left beside `path`: atomic_path's temporary files and
     save_model_folder's staging and set-aside folders (the random part is tempfile's)."""
-    name = re.escape(os.path.basename(path))
+    name = re.escape(os.path.basename(os.path.abspath(path)))
     return re.compile(rf"\.tmp-[a-z0-9_]{{8}}-{name}|\.(tmp|old)-model-[a-z0-9_]{{8}}")
 
 
@@ -663,6 +663,8 @@ def recover(path):
         return
     for entry in entries:
         debris = os.path.join(parent, entry)
+        if os.path.islink(debris):
+            continue  # never ours
         try:
             with held_lock(debris, wait=False):
                 if entry.startswith(".old-model-"):
@@ -1821,6 +1823,9 @@ def load_lm(transformers, folder, config, device, precision, batch_size, multipl
 
 def build_lm(args, data, saved):
     """Train (or load) the transformer; returns (classifier, train_info, environment)."""
+    if args.pad_to_multiple_of > args.max_length:  # a batch padded to 10**9 tokens exhausts any memory
+        raise InputError(f"--pad_to_multiple_of {args.pad_to_multiple_of}: more than --max_length {args.max_length} "
+                         "tokens; batches would be padded beyond their longest review")
     torch, transformers = import_transformers()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     precision = choose_precision(torch, args.precision, device)

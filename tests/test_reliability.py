@@ -46,21 +46,26 @@ def saved(data, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def saved_lstm(data, saved):
-    if not (saved / "lstm").exists():
-        emb = data["dir"] / "emb.json"
-        from conftest import embedding_table
-        emb.write_text(json.dumps(embedding_table()))
-        lfd.main(base_args({"train": data["train"], "dev": data["dev"], "emb_json": str(emb)}, "--epochs", "1",
-                           "--save_model", str(saved / "lstm")))
+def saved_lstm(saved):
+    """An untrained LSTM of 12 tokens, saved as training would save it (training adds nothing here)."""
+    keras = lfd.import_keras("jax")
+    args = lfd.build_parser().parse_args(["--max_seq_len", "12", "--lstm_units", "8"])
+    lfd.apply_family_defaults(args, "lstm")
+    config = lfd.lstm_config(args, 4)
+    vocabulary = [lfd.PAD_TOKEN, lfd.OOV_TOKEN] + "album lens novel the".split()
+    model = lfd.build_lstm_model(keras, config, len(vocabulary), len(LABELS))
+    lfd.LstmClassifier(model, vocabulary, config).save(str(saved / "lstm"), LABELS, None)
     return saved / "lstm"
 
 
 @pytest.fixture(scope="module")
-def saved_lm(data, saved, tiny_lm):  # noqa: F811
-    if not (saved / "lm").exists():
-        lfd.main(lm_args({"train": data["train"], "dev": data["dev"]}, tiny_lm, "--epochs", "1",
-                         "--save_model", str(saved / "lm")))
+def saved_lm(saved, tiny_lm):  # noqa: F811
+    """The tiny BERT with a new 3-class head, saved as fine-tuning would save it."""
+    import transformers
+    tokenizer = transformers.AutoTokenizer.from_pretrained(tiny_lm)
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(tiny_lm, num_labels=len(LABELS))
+    config = {"lm_name": tiny_lm, "task": "category", "max_length": 16, "freeze_encoder": False}
+    lfd.LmClassifier(model, tokenizer, config, "cpu", "fp32", 8).save(str(saved / "lm"), LABELS, None)
     return saved / "lm"
 
 
@@ -415,7 +420,7 @@ def test_c_embeddings_that_break_the_json_reader(tmp_path, content, message):
         lfd.read_embeddings(str(path))
 
 
-def test_c_sizes_that_exhaust_memory_and_infinite_numbers(capsys, data):
+def test_c_sizes_that_exhaust_memory_and_infinite_numbers(capsys, data, tiny_lm):  # noqa: F811
     emb = data["dir"] / "emb.json"
     from conftest import embedding_table
     emb.write_text(json.dumps(embedding_table()))
@@ -423,9 +428,13 @@ def test_c_sizes_that_exhaust_memory_and_infinite_numbers(capsys, data):
     line = fails(capsys, base_args(corpus, "--max_seq_len", "1000000000"), r"--max_seq_len 1000000000.* GiB of memory")
     assert float(re.search(r"about ([\d,.]+) GiB", line).group(1).replace(",", "")) > 100
     fails(capsys, base_args(corpus, "--lstm_units", "2000000"), r"--lstm_units 2000000: .* GiB")
+    fails(capsys, lm_args(data, tiny_lm, "--pad_to_multiple_of", "1000000000"),
+          "--pad_to_multiple_of 1000000000: more than --max_length 16")
     fails(capsys, tfidf_args(data, "--C", "inf"), "--C: must be a finite number, got inf")
     fails(capsys, base_args(corpus, "--momentum", "nan", "--optimizer", "sgd"), "--momentum: must be a finite number")
-    assert lfd.main(base_args(corpus, "--max_seq_len", "400", "--epochs", "1"))["train"]["epochs_run"] == 1
+    args = lfd.build_parser().parse_args(["--max_seq_len", "400", "--bidirectional", "--lstm_layers", "2"])
+    lfd.apply_family_defaults(args, "lstm")
+    lfd.check_lstm_memory(lfd.lstm_config(args, 300), 10_000, 400_000, 32)  # GloVe 300-d on the course data fits
 
 
 def test_c_debug_shows_the_traceback_behind_the_line(data, tmp_path):
