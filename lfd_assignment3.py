@@ -1,9 +1,10 @@
 #!/usr/bin/env python
 """Train, evaluate and reuse text classifiers for the 6-class product-review data.
 
-Two model families share the data reading, evaluation, run records and save/load: an LSTM
-(Keras 3) over pretrained word embeddings (GloVe), and a pretrained transformer fine-tuned
-with the Hugging Face Trainer (--model lm). Every run prints accuracy, macro F1, per-class
+Three model families share the data reading, evaluation, run records and save/load: an LSTM
+(Keras 3) over pretrained word embeddings (GloVe, the default), a pretrained transformer
+fine-tuned with the Hugging Face Trainer (--model lm), and a linear classifier over tf-idf
+n-grams (--model tfidf, the baseline). Every run prints accuracy, macro F1, per-class
 precision/recall/F1 and a confusion matrix, and can log one JSON record per run.
 
   # train on train.txt, early-stop on dev.txt (the assignment's own command)
@@ -11,6 +12,9 @@ precision/recall/F1 and a confusion matrix, and can log one JSON record per run.
 
   # fine-tune a pretrained transformer (a hub id, or a local folder offline)
   python lfd_assignment3.py --model lm --lm_name bert-base-uncased --train_file train.txt --dev_file dev.txt
+
+  # the linear baseline: tf-idf n-grams and a linear SVM, seconds to fit
+  python lfd_assignment3.py --model tfidf
 
   # a quick smoke run: 200 reviews, one epoch
   python lfd_assignment3.py --max_train_samples 200 --epochs 1 --embeddings glove_reviews.json
@@ -205,7 +209,8 @@ def build_parser():
     parser = OneLineErrorParser(
         prog=PROG,
         description="Train and evaluate text classifiers on the product-review data: an LSTM over "
-        "word embeddings (--model lstm) or a fine-tuned pretrained transformer (--model lm).",
+        "word embeddings (--model lstm, the default), a fine-tuned pretrained transformer (--model lm) "
+        "or a linear classifier over tf-idf n-grams (--model tfidf, the baseline).",
         formatter_class=HelpFormatter,
         allow_abbrev=False,
         epilog="Errors in input files or flags are reported in one line with exit status 2. "
@@ -337,14 +342,15 @@ def build_parser():
     train.add_argument("--backend", choices=("auto",) + BACKENDS, default="auto",
                        help="LSTM: Keras backend; auto honours KERAS_BACKEND, else takes the fastest installed "
                        "one for the device (CPU: jax, tensorflow, torch; GPU: tensorflow, jax, torch)")
-    train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
-                       help="training progress: 0 silent, 1 progress bar, 2 one line per epoch")
+    train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
+                       help="training progress: 0 silent, 1 progress bar, 2 one line per epoch (default: "
+                       "1 at a terminal, 2 when output goes to a file or pipe)")
 
     out = parser.add_argument_group("output and reuse")
     out.add_argument("--results_file", default=None, metavar="FILE",
                      help="append one JSON line per run: config, versions, data hashes, metrics, timings")
     out.add_argument("--predictions_file", default=None, metavar="FILE",
-                     help="write a TSV (split, id, gold, predicted, confidence, text) of every evaluated "
+                     help="write a TSV (id, gold, predicted, confidence, text, split) of every evaluated "
                      "or predicted review")
     out.add_argument("--confusion_png", default=None, metavar="FILE",
                      help="draw the confusion matrix of each evaluated split into this PNG")
@@ -1073,6 +1079,11 @@ def peak_memory_mib():
 # ---------------------------------------------------------------------------
 
 
+def world():
+    """(rank, number of processes) under torchrun or accelerate launch; (0, 1) in a plain run."""
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def has_gpu():
     return os.path.exists("/proc/driver/nvidia/version") or shutil.which("nvidia-smi") is not None
 
@@ -1093,6 +1104,31 @@ def choose_backend(requested):
         if name in installed:
             return name
     raise InputError("no Keras backend installed: pip install jax (or tensorflow, or torch)")
+
+
+# TensorFlow's C++ start-up lines on a machine without a GPU (absl logs them before any setting
+# such as TF_CPP_MIN_LOG_LEVEL is read): noise, not errors.
+TF_NOISE = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+                      r"|[IW]\d{4} .*|E\d{4} .*(cuInit|DT_BOOL only on platforms with AVX-512).*)$")
+
+
+@contextlib.contextmanager
+def filtered_native_stderr(noise):
+    """Send what native code writes to stderr through a file, then pass on the lines that are not noise."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            lines = capture.read().decode("utf-8", "replace").splitlines(keepends=True)
+            sys.stderr.write("".join(line for line in lines if not noise.match(line.rstrip("\n"))))
+            sys.stderr.flush()
 
 
 def import_keras(backend):
@@ -1602,8 +1638,10 @@ def choose_precision(torch, requested, device):
 
 
 def looks_like_path(name):
-    """Hub ids are NAME or OWNER/NAME; anything else (./x, /x, ~/x, a/b/c) is meant as a folder."""
-    return name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
+    """Hub ids are NAME or OWNER/NAME; anything else (./x, /x, ~/x, a/b/c) is meant as a folder, and so is
+    OWNER/NAME where a local folder OWNER exists (models/x beside a models/ folder)."""
+    return (name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
+            or ("/" in name and os.path.isdir(name.split("/")[0])))
 
 
 def check_lm_source(name):
@@ -1616,7 +1654,11 @@ def check_lm_source(name):
             if not any(os.path.isfile(os.path.join(name, file)) for file in names):
                 raise InputError(f"--lm_name {name}: no {what} in this folder (looked for {', '.join(names)})")
     elif looks_like_path(name):
-        raise InputError(f"--lm_name {name}: no such folder")
+        parent = os.path.dirname(name.rstrip("/")) or "."
+        models = sorted(entry for entry in os.listdir(parent) if os.path.isdir(os.path.join(parent, entry))
+                        and os.path.isfile(os.path.join(parent, entry, "config.json"))) if os.path.isdir(parent) else []
+        where = f" ({parent} holds the model folders {', '.join(models[:5])})" if models else ""
+        raise InputError(f"--lm_name {name}: no such folder{where}")
 
 
 def float32_weights(transformers):
@@ -1687,7 +1729,7 @@ def training_arguments(transformers, args, output_dir, precision, device):
     accepted = set(inspect.signature(transformers.TrainingArguments.__init__).parameters)
     evaluate_epochs = args.epochs > 1
     kwargs = {
-        "output_dir": output_dir, "per_device_train_batch_size": args.batch_size,
+        "output_dir": output_dir, "per_device_train_batch_size": device_batch_size(args),
         "per_device_eval_batch_size": args.eval_batch_size, "num_train_epochs": args.epochs,
         "learning_rate": args.learning_rate, "weight_decay": args.weight_decay,
         "gradient_accumulation_steps": args.gradient_accumulation_steps, "seed": args.seed,
@@ -1715,11 +1757,21 @@ def training_arguments(transformers, args, output_dir, precision, device):
     return transformers.TrainingArguments(**kwargs)
 
 
+def device_batch_size(args):
+    """--batch_size is the batch of one optimizer step, so N processes (torchrun) take 1/N of it each
+    and a run's recipe does not change with the number of GPUs."""
+    processes = world()[1]
+    if args.batch_size % processes:
+        raise InputError(f"--batch_size {args.batch_size}: not divisible by the {processes} processes of this run")
+    return args.batch_size // processes
+
+
 def make_trainer(transformers, args, model, tokenizer, datasets, output_dir, precision, device, pad_multiple=1):
     """A Trainer with per-batch padding, early stopping on dev loss and optional length buckets."""
     buckets = None
     if args.group_by_length and not args.pad_to_max_length:
-        buckets = LengthBuckets([len(row["input_ids"]) for row in datasets["train"]], args.batch_size, args.seed)
+        buckets = LengthBuckets([len(row["input_ids"]) for row in datasets["train"]], device_batch_size(args),
+                                args.seed)
 
     class Trainer(transformers.Trainer):
         def get_train_dataloader(self):
@@ -1970,16 +2022,18 @@ def build_lstm(args, data, saved):
     else:
         check_lstm_memory(lstm_config(args, prepared[2]), reviews, len(prepared[0]), args.batch_size)
     backend = choose_backend(args.backend)
-    keras = import_keras(backend)
-    keras.utils.set_random_seed(args.seed)
-    device = describe_device(backend)
-    log.info("Keras %s on %s (%s)", keras.__version__, backend, device)
-    if saved:
-        classifier = load_lstm(keras, args.load_model, saved["config"], saved["labels"])
-        train_info = {"loaded_from": os.path.abspath(args.load_model), "model_config": saved["config"],
-                      "trained": saved.get("training"), "parameters": int(classifier.model.count_params())}
-    else:
-        classifier, train_info = train_lstm(keras, args, data, prepared)
+    quiet = filtered_native_stderr(TF_NOISE) if backend == "tensorflow" else contextlib.nullcontext()
+    with quiet:
+        keras = import_keras(backend)
+        keras.utils.set_random_seed(args.seed)
+        device = describe_device(backend)
+        log.info("Keras %s on %s (%s)", keras.__version__, backend, device)
+        if saved:
+            classifier = load_lstm(keras, args.load_model, saved["config"], saved["labels"])
+            train_info = {"loaded_from": os.path.abspath(args.load_model), "model_config": saved["config"],
+                          "trained": saved.get("training"), "parameters": int(classifier.model.count_params())}
+        else:
+            classifier, train_info = train_lstm(keras, args, data, prepared)
     return classifier, train_info, {"backend": backend, "device": device, "libraries": ["keras", backend]}
 
 
@@ -1987,6 +2041,8 @@ def apply_family_defaults(args, family):
     for name, value in FAMILY_DEFAULTS[family].items():
         if getattr(args, name) is None:
             setattr(args, name, value)
+    if args.verbose is None:  # a progress bar redrawn with \r only reads well at a terminal
+        args.verbose = 1 if sys.stdout.isatty() else 2
 
 
 def run(args, given, argv):
@@ -1997,9 +2053,18 @@ def run(args, given, argv):
     if not args.load_model and not args.dev_file:
         raise InputError("--dev_file is needed for training: early stopping and the evaluation use it")
     check_output_paths(args)
+    rank, processes = world()
+    if processes > 1 and args.model != "lm":
+        raise InputError(f"--model {args.model} trains in one process; run it without torchrun or accelerate launch")
+    if args.model == "lm" and not saved:
+        check_lm_source(args.lm_name)  # before the slow imports
     data = read_data(args, saved and saved["labels"])
+    if rank > 0 and saved:
+        return None  # several processes: a loaded model is evaluated by the main process alone
     build = {"lstm": build_lstm, "lm": build_lm, "tfidf": build_tfidf}[args.model]
     classifier, train_info, environment = build(args, data, saved)
+    if rank > 0:
+        return None  # the other processes trained with the main one; it alone predicts, saves and reports
     probabilities, predict_seconds = {}, {}
     for name, split in data.splits.items():
         if name != "train":
@@ -2019,7 +2084,7 @@ def main(argv=None):
     """Command-line entry point; also the library entry for tests. Returns the run record."""
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stderr)
-    log.setLevel(logging.INFO)
+    log.setLevel(logging.INFO if world()[0] == 0 else logging.WARNING)
     parser = build_parser()
     args = parser.parse_args(argv)
     given = explicit_flags(parser, argv)

@@ -3,7 +3,7 @@
 
     python report/experiments.py --list                 # groups, their runs, what is logged
     python report/experiments.py [GROUP ...]            # run what is not logged yet (all groups if none)
-    python report/experiments.py --data_dir DIR GROUP   # data elsewhere (train/dev/test.txt, glove_reviews_50d.json)
+    python report/experiments.py --data_dir DIR GROUP   # data elsewhere (train/dev/test.txt, glove_reviews.json)
     python report/experiments.py --shard 1/2 GROUP      # with --shard 2/2 in a second shell: two runners share a group
 
 Every run goes through the script with `--results_file report/results/<group>.jsonl` and is
@@ -31,7 +31,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join("report", "results")
 PREDICTIONS = os.path.join("report", "predictions")  # git-ignored: it holds the reviews' text
 SEEDS = (1, 2, 3)
-DATA_FILES = {"--train_file": "train.txt", "--dev_file": "dev.txt", "--embeddings": "glove_reviews_50d.json"}
+DATA_FILES = {"--train_file": "train.txt", "--dev_file": "dev.txt", "--embeddings": "glove_reviews.json"}
 TEST_FILE = "test.txt"
 # Flags that name files or only change printing: not part of what a run is.
 PATH_FLAGS = {"--train_file", "--dev_file", "--test_file", "--results_file", "--predictions_file",
@@ -376,7 +376,7 @@ GROUPS = [
 # The language-model study
 # ---------------------------------------------------------------------------
 
-MODELS_DIR = "models"  # where ../shared/models/get_models.sh unpacked the checkpoints (--models_dir)
+MODELS_DIR = "models"  # the pretrained checkpoints, one folder each (--models_dir)
 MINILM, MPNET = "all-MiniLM-L6-v2", "all-mpnet-base-v2"
 LM_LENGTHS = ("64", "100", "128", "256", "512")
 LM_RATES = ("2e-5", "5e-5", "1e-4", "2e-4")
@@ -599,10 +599,10 @@ def shard_of(text):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("groups", nargs="*", metavar="GROUP", help=f"groups to run, in order: {', '.join(GROUP_NAMES)}")
-    parser.add_argument("--data_dir", default="../shared/data", help="folder with the data and embeddings")
+    parser.add_argument("--data_dir", default=".", help="folder with the data and embeddings (default: the repository's own)")
     parser.add_argument("--results_dir", default=RESULTS, help="folder of the group logs (relative to the repository)")
     parser.add_argument("--models_dir", default="models",
-                        help="folder with the pretrained checkpoints (../shared/models/get_models.sh DIR); "
+                        help="folder with the pretrained checkpoints (all-MiniLM-L6-v2, all-mpnet-base-v2); "
                         "a run's identity is the checkpoint's folder name, not where it lies")
     parser.add_argument("--list", action="store_true", help="list groups and progress, run nothing")
     parser.add_argument("--shard", type=shard_of, default=(1, 1), metavar="I/N",

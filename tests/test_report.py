@@ -28,7 +28,7 @@ def sweep_data(tmp_path):
     data.mkdir()
     write_corpus(data / "train.txt", 12, 1)
     write_corpus(data / "dev.txt", 4, 2)
-    (data / "glove_reviews_50d.json").write_text(json.dumps(embedding_table()), encoding="utf-8")
+    (data / "glove_reviews.json").write_text(json.dumps(embedding_table()), encoding="utf-8")
     return data, tmp_path / "results"
 
 

