@@ -858,13 +858,16 @@ def save_model_folder(folder, write, saved_config):
                 old = tempfile.mkdtemp(dir=parent, prefix=".old-model-")
                 aside = os.path.join(old, os.path.basename(os.path.abspath(folder)))
                 with held_lock(old):
-                    os.replace(folder, aside)
                     try:
+                        os.replace(folder, aside)
                         os.replace(staging, folder)
-                    except BaseException:
-                        os.replace(aside, folder)
+                    except BaseException:  # Ctrl-C or an error between the renames: the old model back
+                        if not os.path.lexists(folder) and os.path.exists(aside):
+                            os.replace(aside, folder)
                         raise
-                    shutil.rmtree(old)
+                    finally:
+                        if os.path.lexists(folder):
+                            shutil.rmtree(old, ignore_errors=True)
             else:
                 os.replace(staging, folder)
     except Exception as error:  # a full disk, a read-only folder, a library's own write error

@@ -619,3 +619,18 @@ def test_e_debris_beside_an_output_is_removed_but_not_a_live_runs(data, saved, t
     with lfd.held_lock(str(tmp_path / ".tmp-model-live0000")):  # a run in progress holds it
         main(load(saved / "tfidf", data) + ["--results_file", tmp_path / "r.jsonl"])
     assert sorted(os.listdir(tmp_path)) == [".tmp-model-live0000", "model", "r.jsonl", "unrelated.txt"]
+
+
+INTERRUPT_BETWEEN_RENAMES = KILL_BETWEEN_RENAMES.replace("os.kill(os.getpid(), signal.SIGKILL)",
+                                                         "raise KeyboardInterrupt")
+
+
+def test_e_ctrl_c_between_the_renames_exits_130_with_the_old_model_in_place(data, saved, tmp_path):
+    model = copy_model(saved / "tfidf", tmp_path)
+    before = snapshot(model)
+    script = INTERRUPT_BETWEEN_RENAMES.format(root=os.path.dirname(SCRIPT))
+    result = subprocess.run([sys.executable, "-c", script, *tfidf_args(data, "--save_model", str(model),
+                                                                         "--ngram_max", "1")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 130 and "interrupted; no output file was half-written" in result.stderr
+    assert snapshot(model) == before and sorted(os.listdir(tmp_path)) == ["model"]
