@@ -660,7 +660,10 @@ def debris_of(path):
 def recover(path):
     """Clean up after killed runs before touching `path`: remove their unlocked temporary files and
     folders beside it, and put a model that an interrupted --save_model had set aside back in its
-    place when nothing took that place."""
+    place when nothing took that place. Without file locks (Windows) nothing tells debris from a
+    live run's files, so nothing is touched."""
+    if fcntl is None:
+        return
     parent = os.path.dirname(os.path.abspath(path))
     pattern = debris_of(path)
     try:
@@ -707,7 +710,7 @@ def append_jsonl(path, record):
         if fcntl is not None:
             fcntl.flock(handle, fcntl.LOCK_EX)  # parallel runs append one at a time
         size = os.fstat(handle).st_size
-        if size and os.pread(handle, 1, size - 1) != b"\n":
+        if size and os.lseek(handle, size - 1, os.SEEK_SET) >= 0 and os.read(handle, 1) != b"\n":
             line = b"\n" + line  # an unterminated (or torn) last line stays a line of its own
         try:
             if os.write(handle, line) != len(line):
