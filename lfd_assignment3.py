@@ -34,6 +34,7 @@ import argparse
 import contextlib
 import csv
 import datetime
+import errno
 import gzip
 import hashlib
 import importlib.metadata
@@ -41,14 +42,17 @@ import importlib.util
 import inspect
 import json
 import logging
+import math
 import os
 import platform
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import zlib
 from dataclasses import dataclass, field
 
@@ -166,15 +170,22 @@ def non_negative_int(text):
     return value
 
 
-def positive_float(text):
+def finite_float(text):
     value = float(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
+def positive_float(text):
+    value = finite_float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
 
 
 def non_negative_float(text):
-    value = float(text)
+    value = finite_float(text)
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
     return value
@@ -348,17 +359,22 @@ def build_parser():
     out.add_argument("--load_model", default=None, metavar="DIR",
                      help="skip training: load a model saved with --save_model and evaluate it on "
                      "--dev_file/--test_file or label --predict_file")
+    parser.add_argument("--debug", action="store_true",
+                        help="after a one-line error, also show the traceback behind it (or set LFD_DEBUG=1)")
     return parser
 
 
 def explicit_flags(parser, argv):
-    """The destinations of the options that argv spells out (abbreviations are off)."""
-    given = set()
-    for action in parser._actions:
-        for option in action.option_strings:
-            if any(arg == option or arg.startswith(option + "=") for arg in argv):
-                given.add(action.dest)
-    return given
+    """The destinations of the options that argv gives, as argparse itself reads them, so that
+    glued forms (-C5, -iFILE, --seed=3) count like spaced ones."""
+    defaults = [(action, action.default) for action in parser._actions]
+    try:
+        for action, _ in defaults:
+            action.default = argparse.SUPPRESS  # an option not given leaves no attribute at all
+        return set(vars(parser.parse_args(argv)))
+    finally:
+        for action, default in defaults:
+            action.default = default
 
 
 def check_flags(args, given):
@@ -527,7 +543,10 @@ def read_embeddings(path, flag="--embeddings"):
             words, rows = read_text_vectors(handle, path, flag)
     if not words:
         raise InputError(f"{flag} {path}: no word vectors in the file")
-    vectors = np.asarray(rows, dtype=np.float32)
+    try:
+        vectors = np.asarray(rows, dtype=np.float32)
+    except (OverflowError, ValueError):
+        vectors = np.array([np.inf], dtype=np.float32)  # a number beyond float range
     if not np.isfinite(vectors).all():
         raise InputError(f"{flag} {path}: vectors hold NaN or infinite values")
     return words, vectors
@@ -536,8 +555,11 @@ def read_embeddings(path, flag="--embeddings"):
 def read_json_vectors(handle, path, flag):
     try:
         table = json.load(handle)
-    except json.JSONDecodeError as error:
-        raise InputError(f"{flag} {path}: not valid JSON ({error})") from None
+    except UnicodeDecodeError:
+        raise
+    except (ValueError, RecursionError) as error:  # also a number too long or brackets nested too deep
+        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)[:200]
+        raise InputError(f"{flag} {path}: not valid JSON ({reason})") from None
     if not isinstance(table, dict):
         raise InputError(f"{flag} {path}: expected a JSON object {{word: [floats]}}")
     dim = None
@@ -595,6 +617,20 @@ def default_mode(folder=False):
 
 
 @contextlib.contextmanager
+def held_lock(path, wait=True):
+    """An exclusive lock on a file or folder for as long as the block runs (or this process lives):
+    a later run knows a temporary item whose lock it can take as a killed run's debris.
+    Without wait, a lock that another run holds raises BlockingIOError."""
+    handle = os.open(path, os.O_RDONLY)
+    try:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        yield
+    finally:
+        os.close(handle)
+
+
+@contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path beside `path`; on success it replaces `path` in one rename,
     keeping the old file's permissions (through a symlink, the file it points to)."""
@@ -602,64 +638,136 @@ def atomic_path(path):
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix="-" + os.path.basename(path))
-    os.close(handle)
     try:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # held while this run lives: not debris (see recover)
         os.chmod(temporary, os.stat(path).st_mode & 0o777 if os.path.exists(path) else default_mode())
         yield temporary
         os.replace(temporary, path)
     finally:
-        if os.path.exists(temporary):
+        with contextlib.suppress(FileNotFoundError):
             os.remove(temporary)
+        os.close(handle)
 
 
-@contextlib.contextmanager
-def folder_lock(folder):
-    """An exclusive lock on a folder, so parallel runs append to its files one at a time."""
-    if fcntl is None:  # Windows: no flock; parallel appends are up to the user
-        yield
+def debris_of(path):
+    """The names a killed run may have left beside `path`: atomic_path's temporary files and
+    save_model_folder's staging and set-aside folders (the random part is tempfile's)."""
+    name = re.escape(os.path.basename(os.path.abspath(path)))
+    return re.compile(rf"\.tmp-[a-z0-9_]{{8}}-{name}|\.(tmp|old)-model-[a-z0-9_]{{8}}")
+
+
+def recover(path):
+    """Clean up after killed runs before touching `path`: remove their unlocked temporary files and
+    folders beside it, and put a model that an interrupted --save_model had set aside back in its
+    place when nothing took that place. Without file locks (Windows) nothing tells debris from a
+    live run's files, so nothing is touched."""
+    if fcntl is None:
         return
-    handle = os.open(folder, os.O_RDONLY)
+    parent = os.path.dirname(os.path.abspath(path))
+    pattern = debris_of(path)
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
+        entries = [entry for entry in os.listdir(parent) if pattern.fullmatch(entry)]
+    except OSError:
+        return
+    for entry in entries:
+        debris = os.path.join(parent, entry)
+        if os.path.islink(debris):
+            continue  # never ours
+        try:
+            with held_lock(debris, wait=False):
+                if entry.startswith(".old-model-"):
+                    for moved in os.listdir(debris):
+                        target = os.path.join(parent, moved)
+                        if not os.path.lexists(target):
+                            os.replace(os.path.join(debris, moved), target)
+                            log.warning("%s: restored the model an interrupted --save_model had moved aside", target)
+                if os.path.isdir(debris):
+                    shutil.rmtree(debris)
+                else:
+                    os.remove(debris)
+                log.warning("removed %s, left behind by an interrupted run", debris)
+        except BlockingIOError:
+            continue  # a live run's: not debris
+        except OSError as error:
+            log.warning("%s: left behind by an interrupted run, but cannot be removed (%s)", debris, error)
+
+
+def append_jsonl(path, record):
+    """Append one JSON line: one write to the file opened for appending, under a lock, then fsync.
+    A write that fails is cut back off, so the file holds whole lines only; '-' prints the line."""
+    line = (json.dumps(record, sort_keys=True) + "\n").encode("utf-8")
+    if path == "-":
+        sys.stdout.write(line.decode("utf-8"))
+        sys.stdout.flush()
+        return
+    try:
+        os.makedirs(os.path.dirname(os.path.realpath(path)), exist_ok=True)
+        handle = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+    except OSError as error:
+        raise InputError(f"--results_file {path}: cannot be opened for appending ({error.strerror})") from None
+    try:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # parallel runs append one at a time
+        size = os.fstat(handle).st_size
+        if size and os.lseek(handle, size - 1, os.SEEK_SET) >= 0 and os.read(handle, 1) != b"\n":
+            line = b"\n" + line  # an unterminated (or torn) last line stays a line of its own
+        try:
+            if os.write(handle, line) != len(line):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            os.fsync(handle)
+        except BaseException:
+            os.ftruncate(handle, size)  # no partial record
+            raise
+    except OSError as error:
+        raise InputError(f"--results_file {path}: the run record could not be appended "
+                         f"({error.strerror or error}); the file is as it was") from None
     finally:
         os.close(handle)
 
 
-def append_jsonl(path, record):
-    """Append one JSON line: the file is rewritten beside itself and renamed, under a lock,
-    so an interrupted run never leaves a partial line."""
-    line = (json.dumps(record, sort_keys=True) + "\n").encode("utf-8")
-    folder = os.path.dirname(os.path.realpath(path))
-    os.makedirs(folder, exist_ok=True)
-    with folder_lock(folder), atomic_path(path) as temporary:
-        old = b""
-        if os.path.exists(path):
-            with open(path, "rb") as handle:
-                old = handle.read()
-        if old and not old.endswith(b"\n"):
-            old += b"\n"
-        with open(temporary, "wb") as out:
-            out.write(old + line)
+def inside(path, folder):
+    """Whether real path `path` is `folder` or lies under it."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def check_output_paths(args):
-    """Fail before training, not after, when an output cannot or must not be written."""
+    """Fail before training, not after, when an output cannot or must not be written: an output is a
+    regular file or absent ('-' is stdout for --results_file and --predictions_file), never an input,
+    never inside a model folder that is read or written or inside --lm_name, never on another output."""
     model_input = {"lstm": args.embeddings, "lm": args.lm_name}.get(args.model)
     inputs = {os.path.realpath(p) for p in (args.train_file, args.dev_file, args.test_file,
                                             args.predict_file, model_input, args.load_model) if p}
     outputs = [(flag, getattr(args, flag[2:])) for flag in
                ("--results_file", "--predictions_file", "--confusion_png", "--save_model")]
     outputs = [(flag, path) for flag, path in outputs if path]
+    for flag, path in outputs:
+        if path == "-" and flag not in ("--results_file", "--predictions_file"):
+            raise InputError(f"{flag} -: only --results_file and --predictions_file can go to stdout")
+    outputs = [(flag, path) for flag, path in outputs if path != "-"]
     if len({os.path.realpath(path) for _, path in outputs}) < len(outputs):
         raise InputError(f"{', '.join(flag for flag, _ in outputs)}: two outputs share one path")
+    lm_folder = args.lm_name if args.model == "lm" and not args.load_model and os.path.isdir(args.lm_name) else None
+    folders = [(flag, os.path.realpath(path)) for flag, path in
+               (("--load_model", args.load_model), ("--save_model", args.save_model), ("--lm_name", lm_folder)) if path]
     for flag, path in outputs:
-        if os.path.realpath(path) in inputs:
+        recover(path)
+        real = os.path.realpath(path)
+        if real in inputs:
             raise InputError(f"{flag} {path}: is an input of this run; refusing to overwrite it")
+        for folder_flag, folder in folders:
+            if folder_flag != flag and inside(real, folder):
+                raise InputError(f"{flag} {path}: lies inside the model folder of {folder_flag}; write it elsewhere")
         if flag == "--save_model":
             check_model_folder(path)
+            held = sorted(p for p in inputs if inside(p, real))
+            if held:
+                raise InputError(f"{flag} {path}: holds {held[0]}, an input of this run; refusing to replace it")
         elif os.path.isdir(path):
             raise InputError(f"{flag} {path}: is a folder, not a file")
+        elif os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
+            raise InputError(f"{flag} {path}: is not a regular file (a device, pipe or socket); give a file"
+                             + (", or - for stdout" if flag != "--confusion_png" else ""))
         parent = os.path.dirname(os.path.abspath(path))
         while not os.path.exists(parent):
             parent = os.path.dirname(parent)
@@ -669,17 +777,45 @@ def check_output_paths(args):
             raise InputError(f"{flag} {path}: {parent} is not writable")
 
 
+def folder_files(folder):
+    """Every file (and link) under folder, relative and '/'-separated; links are not followed."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(root, d))]:
+            found.append(os.path.relpath(os.path.join(root, name), folder).replace(os.sep, "/"))
+    return sorted(found)
+
+
 def check_model_folder(path):
-    """--save_model replaces a saved model, but never a folder that holds anything else."""
+    """--save_model replaces only a complete saved model of this tool: a config that names the tool
+    and lists every other file in the folder. Anything else is refused, so nothing of the user's is lost."""
+    if os.path.islink(path):
+        raise InputError(f"--save_model {path}: is a symbolic link; give the folder itself")
     if not os.path.exists(path):
         return
     if not os.path.isdir(path):
         raise InputError(f"--save_model {path}: exists and is not a folder")
-    if os.listdir(path) and saved_config_path(path) is None:
-        raise InputError(f"--save_model {path}: a folder that holds something other than a saved model; "
-                         "refusing to replace it")
     if os.path.realpath(path) in (os.path.realpath(os.getcwd()), os.path.realpath(os.sep)):
         raise InputError(f"--save_model {path}: give a folder of its own, not the current or root folder")
+    present = folder_files(path)
+    if not present:
+        return
+    try:
+        with open(os.path.join(path, SAVED_CONFIG), encoding="utf-8") as handle:
+            saved = json.load(handle)
+    except (OSError, ValueError, RecursionError):
+        saved = None
+    if not (isinstance(saved, dict) and saved.get("tool") == PROG and isinstance(saved.get("files"), dict)):
+        older = (isinstance(saved, dict) and saved.get("family") in MODEL_FLAGS
+                 or not os.path.exists(os.path.join(path, SAVED_CONFIG)) and saved_config_path(path))
+        raise InputError(f"--save_model {path}: " + (
+            "a model saved by an older version, without the list of its files; move it away or choose "
+            "another folder" if older else "a folder that holds something other than a saved model; "
+            "refusing to replace it"))
+    foreign = [name for name in present if name != SAVED_CONFIG and name not in saved["files"]]
+    if foreign:
+        raise InputError(f"--save_model {path}: holds {foreign[0]}, which is not part of the saved model; "
+                         "refusing to replace it (move it out first)")
 
 
 def saved_config_path(folder):
@@ -691,31 +827,59 @@ def saved_config_path(folder):
     try:
         with open(legacy, encoding="utf-8") as handle:
             return legacy if json.load(handle).get("family") == "lstm" else None
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):
         return None
 
 
+def config_digest(saved):
+    """SHA-256 of a saved config without its own "sha256" field, in canonical JSON."""
+    rest = {key: value for key, value in saved.items() if key != "sha256"}
+    return hashlib.sha256(json.dumps(rest, sort_keys=True).encode("utf-8")).hexdigest()
+
+
 def save_model_folder(folder, write, saved_config):
-    """Let write(staging) fill a fresh folder, add lfd_config.json, then swap the folder in:
-    an interrupted save leaves the old model (or none), never half a model."""
+    """Let write(staging) fill a fresh folder, add lfd_config.json with the SHA-256 of every file
+    (and of the config itself), then swap the folder in. The staging and set-aside folders stay
+    locked while this run lives: an interrupted save leaves the old model (or none), never half a
+    model, and the next run that touches the folder puts a set-aside old model back."""
     parent = os.path.dirname(os.path.abspath(folder))
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(dir=parent, prefix=".tmp-model-")
     try:
-        os.chmod(staging, default_mode(folder=True))
-        write(staging)
-        with open(os.path.join(staging, SAVED_CONFIG), "w", encoding="utf-8") as out:
-            json.dump(saved_config, out, indent=1)
-        old = None
-        if os.path.exists(folder):
-            old = tempfile.mkdtemp(dir=parent, prefix=".old-model-")
-            os.replace(folder, os.path.join(old, "model"))
-        os.replace(staging, folder)
-        if old:
-            shutil.rmtree(old)
+        os.makedirs(parent, exist_ok=True)
+        staging = tempfile.mkdtemp(dir=parent, prefix=".tmp-model-")
+    except OSError as error:
+        raise InputError(f"--save_model {folder}: cannot be created ({error.strerror})") from None
+    try:
+        with held_lock(staging):
+            os.chmod(staging, default_mode(folder=True))
+            write(staging)
+            files = {name: sha256_file(os.path.join(staging, name)) for name in folder_files(staging)}
+            saved = json.loads(json.dumps({"tool": PROG, **saved_config, "files": files}))
+            saved["sha256"] = config_digest(saved)
+            with open(os.path.join(staging, SAVED_CONFIG), "w", encoding="utf-8") as out:
+                json.dump(saved, out, indent=1)
+            if os.path.exists(folder):
+                old = tempfile.mkdtemp(dir=parent, prefix=".old-model-")
+                aside = os.path.join(old, os.path.basename(os.path.abspath(folder)))
+                with held_lock(old):
+                    try:
+                        os.replace(folder, aside)
+                        os.replace(staging, folder)
+                    except BaseException:  # Ctrl-C or an error between the renames: the old model back
+                        if not os.path.lexists(folder) and os.path.exists(aside):
+                            os.replace(aside, folder)
+                        raise
+                    finally:
+                        if os.path.lexists(folder):
+                            shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(staging, folder)
+    except Exception as error:  # a full disk, a read-only folder, a library's own write error
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else f"{type(error).__name__}: {error}"
+        state = "the old model is in place" if os.path.exists(folder) else "nothing was saved"
+        raise InputError(f"--save_model {folder}: the model could not be saved ({reason}); {state}") from None
     finally:
         if os.path.exists(staging):
-            shutil.rmtree(staging)
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------
@@ -778,23 +942,39 @@ def draw_confusion(path, results, labels):
             axis.text(column, row, str(count), ha="center", va="center",
                       color="white" if count > matrix.max() / 2 else "black")
     figure.tight_layout()
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, format="png", dpi=120)
-    plt.close(figure)
+    try:
+        with atomic_path(path) as temporary:
+            figure.savefig(temporary, format="png", dpi=120)
+    except OSError as error:
+        raise InputError(f"--confusion_png {path}: cannot be written ({error.strerror or error}); "
+                         "nothing was written") from None
+    finally:
+        plt.close(figure)
 
 
 def write_predictions(path, data, probabilities):
-    """TSV for error analysis, one row per review of every split that was run."""
-    with atomic_path(path) as temporary:
-        with open(temporary, "w", encoding="utf-8", newline="") as out:
-            writer = csv.writer(out, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-            writer.writerow(["id", "gold", "predicted", "confidence", "text", "split"])
-            for name, probs in probabilities.items():
-                split = data.splits[name]
-                gold = split.labels or [""] * len(split.ids)
-                for i, row in enumerate(probs):
-                    writer.writerow([split.ids[i], gold[i], data.labels[int(row.argmax())],
-                                     f"{row.max():.4f}", " ".join(split.texts[i]), name])
+    """TSV for error analysis, one row per review of every split that was run ('-': stdout)."""
+    def write_rows(out):
+        writer = csv.writer(out, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+        writer.writerow(["id", "gold", "predicted", "confidence", "text", "split"])
+        for name, probs in probabilities.items():
+            split = data.splits[name]
+            gold = split.labels or [""] * len(split.ids)
+            for i, row in enumerate(probs):
+                writer.writerow([split.ids[i], gold[i], data.labels[int(row.argmax())],
+                                 f"{row.max():.4f}", " ".join(split.texts[i]), name])
+
+    try:
+        if path == "-":
+            write_rows(sys.stdout)
+            sys.stdout.flush()
+            return
+        with atomic_path(path) as temporary:
+            with open(temporary, "w", encoding="utf-8", newline="") as out:
+                write_rows(out)
+    except OSError as error:
+        raise InputError(f"--predictions_file {path}: cannot be written ({error.strerror or error}); "
+                         "nothing was written") from None
 
 
 def print_unlabelled(split, probs, labels):
@@ -1128,6 +1308,34 @@ def lstm_config(args, embedding_dim):
     return config
 
 
+def physical_memory():
+    """Bytes of memory this machine has; None where the system does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_lstm_memory(config, reviews, vocabulary_size, batch_size):
+    """Refuse, before allocating, an LSTM that cannot fit in memory. A rough lower estimate in float32
+    and int32: the encoded reviews, the weights with two optimizer slots, and one batch's activations
+    (embedding, dense layer, and each LSTM layer's four gates, cell and output) kept for the gradients."""
+    length, dim = config["max_seq_len"], config.get("embedding_dim") or 0
+    dense, units = config.get("dense_after_embedding") or 0, config.get("lstm_units") or 0
+    layers, directions = config.get("lstm_layers") or 1, 2 if config.get("bidirectional") else 1
+    weights, width = vocabulary_size * dim + dense * (dim + 1), dense or dim
+    for _ in range(layers):
+        weights += directions * 4 * units * (width + units + 1)
+        width = directions * units
+    activations = min(batch_size, reviews) * length * (dim + dense + layers * directions * 6 * units)
+    need, have = 4 * (reviews * length + 3 * weights + 2 * activations), physical_memory()
+    if have and need > have:
+        raise InputError(f"--max_seq_len {length}, --lstm_units {units}: the LSTM would need about "
+                         f"{need / 2**30:,.1f} GiB of memory ({reviews} reviews of {length} tokens, "
+                         f"{3 * weights:,} weights and optimizer slots), more than the "
+                         f"{have / 2**30:,.1f} GiB this machine has")
+
+
 def prepare_embeddings(args, data):
     """(vocabulary, embedding matrix or None, embedding dim, coverage) from --embeddings."""
     train_texts = data.splits["train"].texts
@@ -1170,6 +1378,7 @@ def train_lstm(keras, args, data, prepared):
                         verbose=args.verbose)
     seconds = time.perf_counter() - start
     curves = {key: [round(float(v), 5) for v in values] for key, values in history.history.items()}
+    check_converged(curves)
     epochs_run = len(curves["loss"])
     best_epoch = int(np.argmin(curves["val_loss"])) + 1 if args.patience else epochs_run
     return classifier, {
@@ -1189,10 +1398,94 @@ def train_lstm(keras, args, data, prepared):
     }
 
 
+def check_saved_value(actions, where, name, value):
+    """A setting read from a saved model must pass the check of the flag it came from."""
+    action = actions.get(name)
+    if action is None or (value is None and action.default is None):
+        return
+    if action.nargs == 0:  # store_true and --flag/--no-flag
+        valid = isinstance(value, bool)
+    elif action.type in (positive_int, non_negative_int, seed_value, int):
+        valid = isinstance(value, int) and not isinstance(value, bool)
+    elif action.type in (positive_float, non_negative_float, finite_float, rate, float):
+        valid = isinstance(value, (int, float)) and not isinstance(value, bool)
+    else:
+        valid = isinstance(value, str)
+    try:
+        if valid and action.type is not None:
+            action.type(repr(value))
+    except (argparse.ArgumentTypeError, ValueError) as error:
+        raise InputError(f"{where}: {name} {value!r}: {error}") from None
+    if not valid or (action.choices is not None and value not in action.choices):
+        raise InputError(f"{where}: {name} {value!r} is not a valid --{name}")
+
+
+def check_saved_config(folder, name, saved):
+    """The structure and every setting of a saved config, as strictly as the flags they came from."""
+    where = f"--load_model {folder}: {name}"
+    if not isinstance(saved, dict):
+        raise InputError(f"{where} is not a saved model's config (not a JSON object)")
+    if "sha256" in saved and saved["sha256"] != config_digest(saved):
+        raise InputError(f"{where} has been changed since the model was saved (its SHA-256 differs)")
+    family, labels, config = saved.get("family"), saved.get("labels"), saved.get("config")
+    if family not in MODEL_FLAGS:
+        if isinstance(family, str) and isinstance(labels, list) and isinstance(config, dict):
+            raise InputError(f"--load_model {folder}: model family {family!r} is not known to this version")
+        raise InputError(f"{where} is not a saved model's config (no known family, labels and config)")
+    if not (isinstance(labels, list) and len(labels) > 1 and all(isinstance(x, str) and x for x in labels)
+            and len(set(labels)) == len(labels)):
+        raise InputError(f"{where} is not a saved model's config (labels must be 2 or more distinct names)")
+    if not isinstance(config, dict):
+        raise InputError(f"{where} is not a saved model's config (\"config\" is not a JSON object)")
+    missing = [key for key in SAVED_MODEL_KEYS[family] if key not in config]
+    if missing:
+        raise InputError(f"{where} is not a saved model's config (no {missing[0]} in \"config\")")
+    training = saved.get("training")
+    flags = training.get("flags", {}) if isinstance(training, dict) else {}
+    if not (training is None or isinstance(training, dict)) or not isinstance(flags, dict):
+        raise InputError(f"{where} is not a saved model's config (\"training\" is not a JSON object)")
+    actions = {action.dest: action for action in build_parser()._actions}
+    for key, value in list(config.items()) + list(flags.items()):
+        check_saved_value(actions, where, key, value)
+    if "pretrained_embeddings" in config and not isinstance(config["pretrained_embeddings"], bool):
+        raise InputError(f"{where}: pretrained_embeddings must be true or false")
+
+
+def check_saved_files(folder, saved):
+    """Every file saved with the model is there, unchanged (SHA-256), and nothing else is."""
+    files = saved.get("files")
+    if files is None:
+        log.warning("--load_model %s: saved by an older version; its files have no SHA-256 to check", folder)
+        return
+    if not (isinstance(files, dict) and all(isinstance(name, str) and isinstance(digest, str)
+                                            for name, digest in files.items())):
+        raise InputError(f"--load_model {folder}: {SAVED_CONFIG} is not a saved model's config (bad file list)")
+    present = folder_files(folder)
+    for name, digest in sorted(files.items()):
+        if name not in present or not os.path.isfile(os.path.join(folder, name)):
+            raise InputError(f"--load_model {folder}: incomplete saved model ({name} is missing)")
+        if sha256_file(os.path.join(folder, name)) != digest:
+            raise InputError(f"--load_model {folder}: {name} has changed since the model was saved (its SHA-256 "
+                             "differs); the model is damaged or was edited")
+    foreign = [name for name in present if name != SAVED_CONFIG and name not in files]
+    if foreign:
+        raise InputError(f"--load_model {folder}: holds {foreign[0]}, which was not saved with the model; "
+                         "move it out")
+
+
+def check_converged(curves):
+    """A training loss that went NaN or infinite is no result: refuse it before anything is saved or logged."""
+    if curves["loss"] and not math.isfinite(curves["loss"][-1]):
+        raise InputError(f"training diverged: the training loss is {curves['loss'][-1]} after epoch "
+                         f"{len(curves['loss'])}; nothing was saved or logged (try a lower --learning_rate)")
+
+
 def read_saved_model(args, given):
-    """Read a --save_model folder's lfd_config.json and take the model's settings from it,
-    so the run record describes the loaded model; a one-line error says what is wrong."""
+    """Read a --save_model folder's lfd_config.json, check it and the files it lists, and take the
+    model's settings from it, so the run record describes the loaded model; a one-line error says
+    what is wrong."""
     folder = args.load_model
+    recover(folder)
     if not os.path.isdir(folder):
         raise InputError(f"--load_model {folder}: " + ("is a file, not a folder" if os.path.exists(folder)
                                                        else "no such folder"))
@@ -1202,18 +1495,17 @@ def read_saved_model(args, given):
     try:
         with open(path, encoding="utf-8") as handle:
             saved = json.load(handle)
-        family, labels, config = saved["family"], saved["labels"], saved["config"]
-        assert all(isinstance(label, str) for label in labels) and len(labels) > 1
-        assert all(name in config for name in SAVED_MODEL_KEYS.get(family, ()))
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, AssertionError):
+    except (OSError, ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise InputError(f"--load_model {folder}: {os.path.basename(path)} is not a saved model's config") from None
-    if family not in MODEL_FLAGS:
-        raise InputError(f"--load_model {folder}: model family {family!r} is not known to this version")
+    check_saved_config(folder, os.path.basename(path), saved)
+    family = saved["family"]
     needed = {"lstm": [(SAVED_KERAS_MODEL,), (SAVED_VOCABULARY,)], "lm": [("config.json",), WEIGHT_FILES, TOKENIZER_FILES],
               "tfidf": [(SAVED_LINEAR,), (SAVED_TERMS,)]}[family]
     for names in needed:
         if not any(os.path.isfile(os.path.join(folder, name)) for name in names):
             raise InputError(f"--load_model {folder}: incomplete saved model (no {' or '.join(names)})")
+    check_saved_files(folder, saved)
+    config = saved["config"]
     flags = (saved.get("training") or {}).get("flags", {})
     for name in MODEL_FLAGS[family]:
         setattr(args, name, flags[name] if name in flags else config.get(name, getattr(args, name)))
@@ -1226,19 +1518,31 @@ def read_saved_model(args, given):
     return saved
 
 
-def load_lstm(keras, folder, config):
+def first_line(error):
+    """An exception as a short one-line reason."""
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text.splitlines()[0][:200]}" if text else type(error).__name__
+
+
+def load_lstm(keras, folder, config, labels=None):
     try:
         with open(os.path.join(folder, SAVED_VOCABULARY), encoding="utf-8") as handle:
             vocabulary = json.load(handle)
-        assert isinstance(vocabulary, list) and all(isinstance(word, str) for word in vocabulary)
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError, AssertionError):
-        raise InputError(f"--load_model {folder}: {SAVED_VOCABULARY} is not a word list") from None
-    try:
-        model = keras.models.load_model(os.path.join(folder, SAVED_KERAS_MODEL))
-    except (OSError, ValueError) as error:
-        raise InputError(f"--load_model {folder}: {SAVED_KERAS_MODEL} cannot be loaded ({error})") from None
-    if model.get_layer("embedding").input_dim != len(vocabulary):
+    except (OSError, ValueError, RecursionError):
+        vocabulary = None
+    if not (isinstance(vocabulary, list) and len(vocabulary) > OOV_INDEX and all(isinstance(w, str) for w in vocabulary)
+            and len(set(vocabulary)) == len(vocabulary)):
+        raise InputError(f"--load_model {folder}: {SAVED_VOCABULARY} is not a word list (distinct words)")
+    try:  # safe_mode: a config that names arbitrary functions or lambdas is refused, never run
+        model = keras.models.load_model(os.path.join(folder, SAVED_KERAS_MODEL), safe_mode=True)
+        shape = (model.get_layer("embedding").input_dim, model.input_shape[1], model.output_shape[-1])
+    except Exception as error:
+        raise InputError(f"--load_model {folder}: {SAVED_KERAS_MODEL} cannot be loaded ({first_line(error)})") from None
+    if shape[0] != len(vocabulary):
         raise InputError(f"--load_model {folder}: {SAVED_VOCABULARY} does not match the model's embedding")
+    if shape[1] != config["max_seq_len"] or (labels is not None and shape[2] != len(labels)):
+        raise InputError(f"--load_model {folder}: the model takes {shape[1]} tokens and gives {shape[2]} classes; "
+                         f"{SAVED_CONFIG} says {config['max_seq_len']} and {len(labels or [])}")
     return LstmClassifier(model, vocabulary, config)
 
 
@@ -1385,9 +1689,9 @@ def load_pretrained(transformers, name, labels, trust_remote_code):
             name, num_labels=len(labels), id2label=dict(enumerate(labels)),
             label2id={label: i for i, label in enumerate(labels)}, trust_remote_code=trust_remote_code,
             **float32_weights(transformers))
-    except (OSError, ValueError, KeyError) as error:
+    except Exception as error:  # also a pickle that torch's weights_only refuses
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        if "trust_remote_code" in reason:
+        if not trust_remote_code and ("trust_remote_code" in str(error) or "custom code" in str(error)):
             raise InputError(f"--lm_name {name}: the model needs its own code; pass --trust_remote_code "
                              "if you trust it") from None
         if not os.path.exists(name):
@@ -1537,6 +1841,7 @@ def train_lm(torch, transformers, args, data, device, precision):
         trainer.train()
         seconds = time.perf_counter() - start
     curves = epoch_history(trainer.state.log_history)
+    check_converged(curves)
     epochs_run = max(1, round(trainer.state.epoch or args.epochs))
     best_epoch = int(np.argmin(curves["val_loss"])) + 1 if curves["val_loss"] and args.patience else epochs_run
     return classifier, {
@@ -1558,17 +1863,28 @@ def train_lm(torch, transformers, args, data, device, precision):
     }
 
 
-def load_lm(transformers, folder, config, device, precision, batch_size, multiple=1):
-    try:
-        tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
-        model = transformers.AutoModelForSequenceClassification.from_pretrained(folder, **float32_weights(transformers))
-    except (OSError, ValueError, KeyError) as error:
-        raise InputError(f"--load_model {folder}: cannot be loaded ({str(error).strip()[:200]})") from None
+def load_lm(transformers, folder, config, device, precision, batch_size, multiple=1, labels=None,
+            trust_remote_code=False):
+    try:  # a folder's own code runs only with --trust_remote_code: never a question on stdin
+        tokenizer = transformers.AutoTokenizer.from_pretrained(folder, trust_remote_code=trust_remote_code)
+        model = transformers.AutoModelForSequenceClassification.from_pretrained(
+            folder, trust_remote_code=trust_remote_code, **float32_weights(transformers))
+    except Exception as error:
+        if not trust_remote_code and ("trust_remote_code" in str(error) or "custom code" in str(error)):
+            raise InputError(f"--load_model {folder}: the model needs its own code; pass --trust_remote_code "
+                             "if you trust it") from None
+        raise InputError(f"--load_model {folder}: cannot be loaded ({first_line(error)})") from None
+    if labels is not None and model.config.num_labels != len(labels):
+        raise InputError(f"--load_model {folder}: the model gives {model.config.num_labels} classes; "
+                         f"{SAVED_CONFIG} names {len(labels)}")
     return LmClassifier(model, tokenizer, config, device, precision, batch_size, multiple)
 
 
 def build_lm(args, data, saved):
     """Train (or load) the transformer; returns (classifier, train_info, environment)."""
+    if args.pad_to_multiple_of > args.max_length:  # a batch padded to 10**9 tokens exhausts any memory
+        raise InputError(f"--pad_to_multiple_of {args.pad_to_multiple_of}: more than --max_length {args.max_length} "
+                         "tokens; batches would be padded beyond their longest review")
     torch, transformers = import_transformers()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     precision = choose_precision(torch, args.precision, device)
@@ -1581,7 +1897,7 @@ def build_lm(args, data, saved):
         torch.backends.cuda.enable_cudnn_sdp(False)
     if saved:
         classifier = load_lm(transformers, args.load_model, saved["config"], device, precision,
-                             args.eval_batch_size, args.pad_to_multiple_of)
+                             args.eval_batch_size, args.pad_to_multiple_of, saved["labels"], args.trust_remote_code)
         model = classifier.model
         train_info = {"loaded_from": os.path.abspath(args.load_model), "model_config": saved["config"],
                       "trained": saved.get("training"), "precision": precision,
@@ -1664,15 +1980,24 @@ def train_tfidf(args, data):
     }
 
 
-def load_tfidf(folder, config):
+def load_tfidf(folder, config, labels=None):
+    damaged = f"--load_model {folder}: {SAVED_LINEAR} or {SAVED_TERMS} is damaged"
     try:
         with open(os.path.join(folder, SAVED_TERMS), encoding="utf-8") as handle:
             terms = json.load(handle)
-        with np.load(os.path.join(folder, SAVED_LINEAR)) as arrays:
-            idf, coef, intercept = arrays["idf"], arrays["coef"], arrays["intercept"]
-        assert isinstance(terms, list) and len(terms) == len(idf) == coef.shape[1]
-    except (OSError, ValueError, KeyError, AssertionError, json.JSONDecodeError, UnicodeDecodeError):
-        raise InputError(f"--load_model {folder}: {SAVED_LINEAR} or {SAVED_TERMS} is damaged") from None
+        with np.load(os.path.join(folder, SAVED_LINEAR), allow_pickle=False) as arrays:  # no pickles
+            idf, coef, intercept = (np.asarray(arrays[key]) for key in ("idf", "coef", "intercept"))
+    except Exception as error:  # also a .npy or a truncated zip under the .npz name
+        raise InputError(f"{damaged} ({first_line(error)})") from None
+    if not (isinstance(terms, list) and all(isinstance(term, str) for term in terms)
+            and len(set(terms)) == len(terms)):
+        raise InputError(f"{damaged} ({SAVED_TERMS} is not a list of distinct n-grams)")
+    arrays = (idf, coef, intercept)
+    if not (all(array.dtype.kind == "f" and np.isfinite(array).all() for array in arrays)
+            and (idf.ndim, coef.ndim, intercept.ndim) == (1, 2, 1)
+            and len(terms) == len(idf) == coef.shape[1] and coef.shape[0] == len(intercept)
+            and (labels is None or len(intercept) == len(labels))):
+        raise InputError(f"{damaged} (the arrays do not fit {SAVED_TERMS} and the {len(labels or [])} labels)")
     vectorizer = tfidf_vectorizer(config, vocabulary={term: i for i, term in enumerate(terms)})
     vectorizer.idf_ = idf
     return TfidfClassifier(vectorizer, coef, intercept, config)
@@ -1681,7 +2006,7 @@ def load_tfidf(folder, config):
 def build_tfidf(args, data, saved):
     """Fit (or load) the linear baseline; returns (classifier, train_info, environment)."""
     if saved:
-        classifier = load_tfidf(args.load_model, saved["config"])
+        classifier = load_tfidf(args.load_model, saved["config"], saved["labels"])
         train_info = {"loaded_from": os.path.abspath(args.load_model), "model_config": saved["config"],
                       "trained": saved.get("training"),
                       "parameters": int(classifier.coef.size + classifier.intercept.size)}
@@ -1698,6 +2023,11 @@ def build_tfidf(args, data, saved):
 def build_lstm(args, data, saved):
     """Train (or load) the LSTM; returns (classifier, train_info, environment)."""
     prepared = None if saved else prepare_embeddings(args, data)  # embedding errors before the slow import
+    reviews = sum(len(split.ids) for split in data.splits.values())
+    if saved:
+        check_lstm_memory(saved["config"], reviews, 0, 256)
+    else:
+        check_lstm_memory(lstm_config(args, prepared[2]), reviews, len(prepared[0]), args.batch_size)
     backend = choose_backend(args.backend)
     quiet = filtered_native_stderr(TF_NOISE) if backend == "tensorflow" else contextlib.nullcontext()
     with quiet:
@@ -1706,7 +2036,7 @@ def build_lstm(args, data, saved):
         device = describe_device(backend)
         log.info("Keras %s on %s (%s)", keras.__version__, backend, device)
         if saved:
-            classifier = load_lstm(keras, args.load_model, saved["config"])
+            classifier = load_lstm(keras, args.load_model, saved["config"], saved["labels"])
             train_info = {"loaded_from": os.path.abspath(args.load_model), "model_config": saved["config"],
                           "trained": saved.get("training"), "parameters": int(classifier.model.count_params())}
         else:
@@ -1765,15 +2095,25 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     given = explicit_flags(parser, argv)
+    debug = args.debug or os.environ.get("LFD_DEBUG", "") not in ("", "0")
     try:
         check_flags(args, given)
         return run(args, given, argv)
-    except InputError as error:
-        sys.stderr.write(f"{PROG}: error: {error}\n")
-        raise SystemExit(2) from None
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: interrupted; no output file was half-written\n")
         raise SystemExit(130) from None
+    except Exception as error:  # every failure is one line; --debug shows where it came from
+        if debug:
+            traceback.print_exc()
+        if isinstance(error, InputError):
+            message, status = str(error), 2
+        elif isinstance(error, OSError):
+            where = f"{error.filename}: " if error.filename else ""
+            message, status = f"{where}{error.strerror or error}", 1
+        else:
+            message, status = f"{type(error).__name__}: {error} (run with --debug for the traceback)", 1
+        sys.stderr.write(f"{PROG}: error: {' '.join(str(message).split())[:1000]}\n")
+        raise SystemExit(status) from None
 
 
 if __name__ == "__main__":

@@ -1,0 +1,636 @@
+"""Robustness (issue #15): no code runs from a model folder, the tool deletes or replaces only what
+it wrote, saved models carry their SHA-256s, every failure is one line, appends are appends, and
+the next run cleans up after a killed one. Class letters (A-E) follow the issue."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+import lfd_assignment3 as lfd
+from conftest import base_args, write_corpus
+from test_cli import SCRIPT, run_cli
+from test_lm import lm_args, tiny_lm  # noqa: F401 (a fixture)
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+LABELS = ["books", "camera", "music"]
+
+
+# ---------------------------------------------------------------------------
+# Helpers and fixtures: one saved model of each family, copied before each tampering
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("data")
+    return {"dir": folder, "train": str(write_corpus(folder / "train.txt", 12, 1)),
+            "dev": str(write_corpus(folder / "dev.txt", 4, 2)), "out": folder}
+
+
+@pytest.fixture(scope="module")
+def saved(data, tmp_path_factory):
+    """Saved models, trained once: tfidf always, lstm and lm when first asked for."""
+    folder = tmp_path_factory.mktemp("saved")
+    lfd.main(["--model", "tfidf", "--train_file", data["train"], "--dev_file", data["dev"],
+              "--save_model", str(folder / "tfidf")])
+    return folder
+
+
+@pytest.fixture(scope="module")
+def saved_lstm(saved):
+    """An untrained LSTM of 12 tokens, saved as training would save it (training adds nothing here)."""
+    keras = lfd.import_keras("jax")
+    args = lfd.build_parser().parse_args(["--max_seq_len", "12", "--lstm_units", "8"])
+    lfd.apply_family_defaults(args, "lstm")
+    config = lfd.lstm_config(args, 4)
+    vocabulary = [lfd.PAD_TOKEN, lfd.OOV_TOKEN] + "album lens novel the".split()
+    model = lfd.build_lstm_model(keras, config, len(vocabulary), len(LABELS))
+    lfd.LstmClassifier(model, vocabulary, config).save(str(saved / "lstm"), LABELS, None)
+    return saved / "lstm"
+
+
+@pytest.fixture(scope="module")
+def saved_lm(saved, tiny_lm):  # noqa: F811
+    """The tiny BERT with a new 3-class head, saved as fine-tuning would save it."""
+    import transformers
+    tokenizer = transformers.AutoTokenizer.from_pretrained(tiny_lm)
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(tiny_lm, num_labels=len(LABELS))
+    config = {"lm_name": tiny_lm, "task": "category", "max_length": 16, "freeze_encoder": False}
+    lfd.LmClassifier(model, tokenizer, config, "cpu", "fp32", 8).save(str(saved / "lm"), LABELS, None)
+    return saved / "lm"
+
+
+def copy_model(source, tmp_path, name="model"):
+    target = tmp_path / name
+    shutil.copytree(source, target)
+    return target
+
+
+def resign(folder, change=None):
+    """Do what an attacker who knows the format would: change the config, then recompute every
+    SHA-256, so that the loader's own checks are what stands in the way."""
+    path = folder / lfd.SAVED_CONFIG
+    config = json.loads(path.read_text())
+    if change:
+        change(config)
+    config["files"] = {name: lfd.sha256_file(folder / name) for name in lfd.folder_files(folder)
+                       if name != lfd.SAVED_CONFIG}
+    config["sha256"] = lfd.config_digest(config)
+    path.write_text(json.dumps(config))
+
+
+def fails(capsys, argv, message, status=2):
+    """In-process run: exit status 2, one line on stderr matching message, no traceback."""
+    with pytest.raises(SystemExit) as exit_:
+        lfd.main([str(arg) for arg in argv])
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert exit_.value.code == status and len(errors) == 1 and "Traceback" not in err, err
+    assert re.search(message, errors[0]), errors[0]
+    return errors[0]
+
+
+def cli_fails(*argv, message, stdin=None):
+    result = subprocess.run([sys.executable, SCRIPT, *map(str, argv)], capture_output=True, text=True,
+                            input=stdin, timeout=300)
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert result.returncode == 2 and len(errors) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert re.search(message, errors[0]), errors[0]
+    return result
+
+
+def snapshot(folder):
+    return {name: (folder / name).read_bytes() for name in lfd.folder_files(folder)}
+
+
+def load(folder, data):
+    return ["--load_model", str(folder), "--dev_file", data["dev"]]
+
+
+def main(argv):
+    return lfd.main([str(arg) for arg in argv])
+
+
+# ---------------------------------------------------------------------------
+# A. No code runs from a folder unless --trust_remote_code
+# ---------------------------------------------------------------------------
+
+EVIL = """import pathlib
+pathlib.Path(__file__).with_name("RAN").write_text("the folder's code ran")
+from transformers import BertConfig, BertForSequenceClassification
+class EvilConfig(BertConfig):
+    model_type = "evilbert"
+class EvilModel(BertForSequenceClassification):
+    config_class = EvilConfig
+"""
+
+
+def make_evil(folder):
+    """A model folder whose config asks transformers to import the folder's own evil.py."""
+    config = json.loads((folder / "config.json").read_text())
+    config["model_type"] = "evilbert"
+    config["auto_map"] = {"AutoConfig": "evil.EvilConfig", "AutoModel": "evil.EvilModel",
+                          "AutoModelForSequenceClassification": "evil.EvilModel"}
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "evil.py").write_text(EVIL)
+
+
+def test_a_saved_model_with_its_own_code_is_refused_even_with_yes_on_stdin(data, saved_lm, tmp_path):
+    model = copy_model(saved_lm, tmp_path)
+    make_evil(model)
+    resign(model)  # the hashes agree: only trust_remote_code=False stands in the way
+    cli_fails(*load(model, data), message="needs its own code; pass --trust_remote_code", stdin="y\ny\n")
+    assert not (model / "RAN").exists()
+
+
+def test_a_pretrained_model_with_its_own_code_is_refused_even_with_yes_on_stdin(data, tiny_lm, tmp_path):  # noqa: F811
+    base = copy_model(tiny_lm, tmp_path, "evil-base")
+    make_evil(base)
+    cli_fails(*lm_args(data, str(base), "--epochs", "1"), message="--lm_name .*needs its own code", stdin="y\ny\n")
+    assert not (base / "RAN").exists()
+
+
+def test_a_code_added_to_a_saved_model_is_refused_before_transformers_sees_it(capsys, data, saved_lm, tmp_path):
+    model = copy_model(saved_lm, tmp_path)
+    make_evil(model)
+    fails(capsys, load(model, data), "config.json has changed since the model was saved")
+    (model / "config.json").write_bytes((saved_lm / "config.json").read_bytes())
+    fails(capsys, load(model, data), "holds evil.py, which was not saved with the model")
+    assert not (model / "RAN").exists()
+
+
+# ---------------------------------------------------------------------------
+# B. The tool deletes or replaces only what it wrote
+# ---------------------------------------------------------------------------
+
+
+def tfidf_args(data, *extra):
+    return ["--model", "tfidf", "--train_file", data["train"], "--dev_file", data["dev"], *extra]
+
+
+def test_b_save_over_a_model_that_holds_the_dev_file(capsys, data, saved, tmp_path):
+    model = copy_model(saved / "tfidf", tmp_path)
+    shutil.copy(data["dev"], model / "dev.txt")
+    before = snapshot(model)
+    fails(capsys, ["--model", "tfidf", "--train_file", data["train"], "--dev_file", model / "dev.txt",
+                   "--save_model", model], "holds dev.txt, which is not part of the saved model")
+    assert snapshot(model) == before
+
+
+def test_b_save_over_a_folder_whose_config_is_not_ours(capsys, data, tmp_path):
+    folder = tmp_path / "thesis"
+    folder.mkdir()
+    (folder / "lfd_config.json").write_text("not json at all")
+    (folder / "thesis.tex").write_text("\\chapter{One}")
+    fails(capsys, tfidf_args(data, "--save_model", folder), "holds something other than a saved model")
+    (folder / "lfd_config.json").write_text('{"family": "tfidf", "labels": ["a", "b"], "config": {}}')
+    fails(capsys, tfidf_args(data, "--save_model", folder), "saved by an older version")
+    assert (folder / "thesis.tex").read_text() == "\\chapter{One}"
+
+
+def test_b_save_over_a_saved_model_with_a_file_of_the_users(capsys, data, saved, tmp_path):
+    model = copy_model(saved / "tfidf", tmp_path)
+    (model / "notes.txt").write_text("mine")
+    (model / "sub").mkdir()
+    (model / "sub" / "deep.txt").write_text("mine too")
+    fails(capsys, tfidf_args(data, "--save_model", model), "holds notes.txt, which is not part")
+    os.remove(model / "notes.txt")
+    fails(capsys, tfidf_args(data, "--save_model", model), "holds sub/deep.txt")
+    assert (model / "sub" / "deep.txt").read_text() == "mine too"
+
+
+def test_b_a_complete_saved_model_is_replaced(data, saved, tmp_path):
+    model = copy_model(saved / "tfidf", tmp_path)
+    main(tfidf_args(data, "--save_model", model, "--ngram_max", "1"))
+    assert json.loads((model / "lfd_config.json").read_text())["config"]["ngram_max"] == 1
+    assert sorted(os.listdir(tmp_path)) == ["model"]  # no staging or set-aside folder left
+
+
+@pytest.mark.parametrize("case", ["results in the loaded model", "results in --lm_name", "results in the saved model",
+                                  "save inside --lm_name"])
+def test_b_no_output_inside_a_model_folder(capsys, data, saved, tmp_path, case):
+    model = copy_model(saved / "tfidf", tmp_path)
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "config.json").write_text("{}")
+    argv, message = {
+        "results in the loaded model": (load(model, data) + ["--results_file", model / "lfd_config.json"],
+                                        "--results_file .*inside the model folder of --load_model"),
+        "results in --lm_name": (["--model", "lm", "--lm_name", base, "--train_file", data["train"], "--dev_file",
+                                  data["dev"], "--results_file", base / "config.json"],
+                                 "--results_file .*inside the model folder of --lm_name"),
+        "results in the saved model": (tfidf_args(data, "--save_model", model, "--results_file", model / "r.jsonl"),
+                                       "--results_file .*inside the model folder of --save_model"),
+        "save inside --lm_name": (["--model", "lm", "--lm_name", base, "--train_file", data["train"], "--dev_file",
+                                   data["dev"], "--save_model", base / "m"],
+                                  "--save_model .*inside the model folder of --lm_name"),
+    }[case]
+    before, base_before = snapshot(model), snapshot(base)
+    fails(capsys, argv, message)
+    assert snapshot(model) == before and snapshot(base) == base_before
+
+
+def test_b_outputs_that_are_devices_or_pipes_are_refused(capsys, data, tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    fails(capsys, tfidf_args(data, "--results_file", "/dev/null"), "--results_file /dev/null: is not a regular file")
+    fails(capsys, tfidf_args(data, "--predictions_file", fifo), "--predictions_file .*fifo: is not a regular file")
+    fails(capsys, tfidf_args(data, "--confusion_png", "-"), "--confusion_png -: only --results_file and")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode) and stat.S_ISFIFO(os.stat(fifo).st_mode)
+    # A pipe behind /dev/stdout is refused before training; '-' writes the stream instead.
+    result = cli_fails(*tfidf_args(data, "--predictions_file", "/dev/stdout"), message="is not a regular file")
+    assert result.stdout == ""
+
+
+def test_b_dash_writes_predictions_and_the_record_to_stdout(capsys, data, saved, tmp_path):
+    texts = tmp_path / "new.txt"
+    texts.write_text("album song\nlens zoom\n")
+    main(["--load_model", saved / "tfidf", "--predict_file", texts, "--predictions_file", "-"])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split("\t") == ["id", "gold", "predicted", "confidence", "text", "split"] and len(out) == 3
+    record = lfd.main(["--load_model", str(saved / "tfidf"), "--dev_file", data["dev"], "--results_file", "-"])
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["results"] == json.loads(json.dumps(record["results"]))
+    assert os.listdir(tmp_path) == ["new.txt"]
+
+
+# ---------------------------------------------------------------------------
+# C. A one-line error instead of a traceback
+# ---------------------------------------------------------------------------
+
+
+def truncate(path):
+    path.write_bytes(path.read_bytes()[:len(path.read_bytes()) // 2])
+
+
+def flip_bytes(path, count=64):
+    content = bytearray(path.read_bytes())
+    for i in np.random.default_rng(0).choice(len(content), size=count, replace=False):
+        content[i] ^= 0xFF
+    path.write_bytes(bytes(content))
+
+
+def npy_as_npz(path):
+    np.save(path.with_suffix(".npy"), np.zeros(3))
+    os.replace(path.with_suffix(".npy"), path)
+
+
+def repeat_term(path):
+    terms = json.loads(path.read_text())
+    path.write_text(json.dumps(terms[:-1] + terms[:1]))
+
+
+TFIDF_DAMAGE = {
+    "truncated linear.npz": ("linear.npz", truncate, "damaged"),
+    ".npy renamed linear.npz": ("linear.npz", npy_as_npz, "damaged"),
+    "repeated term": ("terms.json", repeat_term, "not a list of distinct n-grams"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TFIDF_DAMAGE))
+def test_c_damaged_tfidf_files(capsys, data, saved, tmp_path, case):
+    name, damage, message = TFIDF_DAMAGE[case]
+    model = copy_model(saved / "tfidf", tmp_path)
+    damage(model / name)
+    fails(capsys, load(model, data), f"{name} has changed since the model was saved")
+    resign(model)
+    fails(capsys, load(model, data), message)
+
+
+CONFIG_DAMAGE = {
+    "labels cut": (lambda c: c.update(labels=c["labels"][:2]), "the arrays do not fit terms.json and the 2 labels"),
+    "config a string": (lambda c: c.update(config="lstm"), "\"config\" is not a JSON object"),
+    "negative ngram_max": (lambda c: c["config"].update(ngram_max=-1), "ngram_max -1: must be a positive integer"),
+    "zero ngram_max flag": (lambda c: c["training"]["flags"].update(ngram_max=0), "ngram_max 0: must be a positive"),
+    "C infinite": (lambda c: c["config"].update(C=float("inf")), "C inf: must be a finite number"),
+    "unknown task": (lambda c: c["config"].update(task="genre"), "task 'genre' is not a valid --task"),
+    "boolean as string": (lambda c: c["config"].update(sublinear_tf="yes"), "sublinear_tf 'yes' is not a valid"),
+    "repeated label": (lambda c: c.update(labels=["books", "books", "music"]), "2 or more distinct names"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONFIG_DAMAGE))
+def test_c_damaged_config(capsys, data, saved, tmp_path, case):
+    change, message = CONFIG_DAMAGE[case]
+    model = copy_model(saved / "tfidf", tmp_path)
+    config = json.loads((model / "lfd_config.json").read_text())
+    change(config)
+    (model / "lfd_config.json").write_text(json.dumps(config))
+    predict = ["--load_model", model, "--predict_file", data["dev"]]
+    fails(capsys, predict, "lfd_config.json has been changed")
+    resign(model, change)
+    fails(capsys, predict, message)
+
+
+def test_c_config_checks_hold_under_python_O(data, saved, tmp_path):
+    model = copy_model(saved / "tfidf", tmp_path)
+    resign(model, lambda c: c.update(labels=["books"]))
+    result = subprocess.run([sys.executable, "-O", SCRIPT, *load(model, data)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 2 and "2 or more distinct names" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def keras_config_naming(path, module, name):
+    """Rewrite model.keras so that the output layer's activation names module.name."""
+    with zipfile.ZipFile(path) as archive:
+        members = {item: archive.read(item) for item in archive.namelist()}
+    config = json.loads(members["config.json"])
+    text = json.dumps(config).replace('"activation": "softmax"', json.dumps(
+        {"activation": {"module": module, "class_name": "function", "config": name, "registered_name": None}})[1:-1])
+    assert text != json.dumps(config)
+    members["config.json"] = text.encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for item, content in members.items():
+            archive.writestr(item, content)
+
+
+LSTM_DAMAGE = {
+    "flipped bytes in model.keras": (lambda m: flip_bytes(m / "model.keras"), "model.keras has changed since"),
+    "model.keras naming os.system": (lambda m: keras_config_naming(m / "model.keras", "os", "system"),
+                                     "model.keras cannot be loaded"),
+    "max_seq_len of -1": (lambda m: resign(m, lambda c: c["config"].update(max_seq_len=-1)),
+                          "max_seq_len -1: must be a positive integer"),
+    "max_seq_len not the model's": (lambda m: resign(m, lambda c: c["config"].update(max_seq_len=7)),
+                                    "the model takes 12 tokens"),
+    "vocabulary with a repeated word": (lambda m: (m / "vocabulary.json").write_text('["[PAD]", "[UNK]", "a", "a"]'),
+                                        "vocabulary.json is not a word list"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LSTM_DAMAGE))
+def test_c_damaged_lstm_model(capsys, data, saved_lstm, tmp_path, case):
+    damage, message = LSTM_DAMAGE[case]
+    model = copy_model(saved_lstm, tmp_path)
+    damage(model)
+    if "has changed" not in message:
+        resign(model)
+    fails(capsys, load(model, data), message)
+
+
+class Payload:
+    def __reduce__(self):
+        return (os.system, ("touch " + os.environ["LFD_PAYLOAD"],))
+
+
+def pickled_weights(model, tmp_path):
+    import pickle
+    os.environ["LFD_PAYLOAD"] = str(tmp_path / "RAN")
+    os.remove(model / "model.safetensors")
+    (model / "pytorch_model.bin").write_bytes(pickle.dumps(Payload()))
+
+
+LM_DAMAGE = {
+    "truncated model.safetensors": (lambda m, t: truncate(m / "model.safetensors"), "cannot be loaded"),
+    "the base model's config.json": (lambda m, t: shutil.copy(t / "config.json", m / "config.json"),
+                                     "cannot be loaded"),
+    "pickled pytorch_model.bin": (pickled_weights, "cannot be loaded"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LM_DAMAGE))
+def test_c_damaged_transformer_model(capsys, data, saved_lm, tiny_lm, tmp_path, case):  # noqa: F811
+    damage, message = LM_DAMAGE[case]
+    model = copy_model(saved_lm, tmp_path)
+    damage(model, type(tmp_path)(tiny_lm))
+    if case != "pickled pytorch_model.bin":
+        fails(capsys, load(model, data), "has changed since the model was saved")
+    resign(model)
+    fails(capsys, load(model, data), message)
+    assert not (tmp_path / "RAN").exists()
+
+
+@pytest.mark.parametrize("content, message", [
+    ('{"a": [' + "9" * 5000 + "]}", "not valid JSON"),
+    ("[" * 200_000 + "]" * 200_000, "nested too deeply"),
+    ('{"a": [' + "9" * 400 + "]}", "NaN or infinite"),
+])
+def test_c_embeddings_that_break_the_json_reader(tmp_path, content, message):
+    path = tmp_path / "emb.json"
+    path.write_text(content)
+    with pytest.raises(lfd.InputError, match=message):
+        lfd.read_embeddings(str(path))
+
+
+def test_c_sizes_that_exhaust_memory_and_infinite_numbers(capsys, data, tiny_lm):  # noqa: F811
+    emb = data["dir"] / "emb.json"
+    from conftest import embedding_table
+    emb.write_text(json.dumps(embedding_table()))
+    corpus = {"train": data["train"], "dev": data["dev"], "emb_json": str(emb)}
+    line = fails(capsys, base_args(corpus, "--max_seq_len", "1000000000"), r"--max_seq_len 1000000000.* GiB of memory")
+    assert float(re.search(r"about ([\d,.]+) GiB", line).group(1).replace(",", "")) > 100
+    fails(capsys, base_args(corpus, "--lstm_units", "2000000"), r"--lstm_units 2000000: .* GiB")
+    fails(capsys, lm_args(data, tiny_lm, "--pad_to_multiple_of", "1000000000"),
+          "--pad_to_multiple_of 1000000000: more than --max_length 16")
+    fails(capsys, tfidf_args(data, "--C", "inf"), "--C: must be a finite number, got inf")
+    fails(capsys, base_args(corpus, "--momentum", "nan", "--optimizer", "sgd"), "--momentum: must be a finite number")
+    args = lfd.build_parser().parse_args(["--max_seq_len", "400", "--bidirectional", "--lstm_layers", "2"])
+    lfd.apply_family_defaults(args, "lstm")
+    lfd.check_lstm_memory(lfd.lstm_config(args, 300), 10_000, 400_000, 32)  # GloVe 300-d on the course data fits
+
+
+def test_c_debug_shows_the_traceback_behind_the_line(data, tmp_path):
+    missing = tmp_path / "nope"
+    quiet = run_cli(*load(missing, data))
+    loud = run_cli(*load(missing, data), "--debug")
+    env = subprocess.run([sys.executable, SCRIPT, *load(missing, data)], capture_output=True, text=True,
+                         env={**os.environ, "LFD_DEBUG": "1"}, timeout=300)
+    assert quiet.returncode == loud.returncode == env.returncode == 2
+    assert "Traceback" not in quiet.stderr and "Traceback" in loud.stderr and "Traceback" in env.stderr
+    assert loud.stderr.strip().splitlines()[-1] == quiet.stderr.strip().splitlines()[-1]
+
+
+def test_c_an_unexpected_error_is_one_line_too(capsys, data, monkeypatch):
+    monkeypatch.setattr(lfd, "read_data", lambda *a: {}["boom"])
+    fails(capsys, tfidf_args(data), r"KeyError: 'boom' \(run with --debug for the traceback\)", status=1)
+
+
+# ---------------------------------------------------------------------------
+# Full disk (ENOSPC) on a small tmpfs: appends, predictions and the saves of every family
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    folder = tmp_path / "full"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)], capture_output=True,
+                             text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        (folder / "results.jsonl").write_text(json.dumps({"run": 1, "pad": "x" * 4074}) + "\n")  # one full page
+        (folder / "ballast").write_bytes(b"\0" * (256 * 1024))
+    except OSError:
+        pass  # the disk is full now
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_c_a_full_disk_is_one_line_and_nothing_half_written(capsys, data, saved, saved_lstm, saved_lm, full_disk):
+    before = snapshot(full_disk)
+    fails(capsys, load(saved / "tfidf", data) + ["--results_file", full_disk / "results.jsonl"],
+          "--results_file .*could not be appended .*No space left on device.*the file is as it was")
+    fails(capsys, load(saved / "tfidf", data) + ["--predictions_file", full_disk / "p.tsv"],
+          "--predictions_file .*No space left on device")
+    fails(capsys, tfidf_args(data, "--save_model", full_disk / "m"), "--save_model .*could not be saved")
+    assert snapshot(full_disk) == before  # no temporary file, no half model
+    import transformers
+    keras = lfd.import_keras("jax")
+    config = json.loads((saved_lstm / "lfd_config.json").read_text())["config"]
+    with pytest.raises(lfd.InputError, match="could not be saved.*nothing was saved"):
+        lfd.load_lstm(keras, str(saved_lstm), config).save(str(full_disk / "lstm"), LABELS, None)
+    config = json.loads((saved_lm / "lfd_config.json").read_text())["config"]
+    with pytest.raises(lfd.InputError, match="could not be saved.*nothing was saved"):
+        lfd.load_lm(transformers, str(saved_lm), config, "cpu", "fp32", 4).save(str(full_disk / "lm"), LABELS, None)
+    assert snapshot(full_disk) == before
+
+
+# ---------------------------------------------------------------------------
+# D. Accepted though wrong
+# ---------------------------------------------------------------------------
+
+
+def test_d_glued_short_options_meet_the_same_checks(capsys, data, saved):
+    corpus = {"train": data["train"], "dev": data["dev"], "emb_json": "none"}
+    fails(capsys, base_args(corpus, "-C5"), "--C applies to --model tfidf, not --model lstm")
+    fails(capsys, load(saved / "tfidf", data) + ["-i" + data["train"]], "--train_file and --load_model exclude")
+    assert lfd.explicit_flags(lfd.build_parser(), ["-C5", "-i", "x", "-dy", "--seed=3"]) == {
+        "C", "train_file", "dev_file", "seed"}
+
+
+def test_d_infinite_learning_rate_and_a_diverged_training_are_refused(capsys, data):
+    corpus = {"train": data["train"], "dev": data["dev"], "emb_json": "none"}
+    fails(capsys, base_args(corpus, "--learning_rate", "inf"), "--learning_rate: must be a finite number")
+    with pytest.raises(lfd.InputError, match="training diverged: the training loss is nan after epoch 2"):
+        lfd.check_converged({"loss": [1.0, float("nan")]})
+    lfd.check_converged({"loss": [1.0, 0.5]})
+
+
+def test_d_edited_tfidf_settings_and_swapped_terms_do_not_load_silently(capsys, data, saved, tmp_path):
+    model = copy_model(saved / "tfidf", tmp_path)
+    config = json.loads((model / "lfd_config.json").read_text())
+    config["config"]["ngram_max"] = 0
+    (model / "lfd_config.json").write_text(json.dumps(config))
+    fails(capsys, load(model, data), "lfd_config.json has been changed since the model was saved")
+    resign(model, lambda c: c["config"].update(ngram_max=0))
+    fails(capsys, load(model, data), "ngram_max 0: must be a positive integer")
+    model = copy_model(saved / "tfidf", tmp_path, "swapped")
+    terms = json.loads((model / "terms.json").read_text())
+    terms[0], terms[1] = terms[1], terms[0]
+    (model / "terms.json").write_text(json.dumps(terms))
+    fails(capsys, load(model, data), "terms.json has changed since the model was saved")
+
+
+def test_d_a_model_from_before_the_hashes_loads_with_a_warning(caplog, data, saved, tmp_path):
+    model = copy_model(saved / "tfidf", tmp_path)
+    config = json.loads((model / "lfd_config.json").read_text())
+    for key in ("tool", "files", "sha256"):
+        del config[key]
+    (model / "lfd_config.json").write_text(json.dumps(config))
+    record = main(load(model, data))
+    assert record["results"]["dev"]["examples"] == 12
+    assert "older version; its files have no SHA-256 to check" in caplog.text
+
+
+# ---------------------------------------------------------------------------
+# E. Appends are appends; the next run cleans up after a killed one
+# ---------------------------------------------------------------------------
+
+
+def test_e_append_writes_only_the_new_line(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(b'{"run": 1}\n{"run": 2, "torn')  # a torn last line, should one ever exist
+    inode = os.stat(path).st_ino
+    lfd.append_jsonl(str(path), {"run": 3})
+    assert os.stat(path).st_ino == inode  # appended in place, not rewritten and renamed
+    assert path.read_bytes() == b'{"run": 1}\n{"run": 2, "torn\n{"run": 3}\n'
+    assert os.listdir(tmp_path) == ["r.jsonl"]
+
+
+APPEND_MANY = """
+import sys
+sys.path.insert(0, {root!r})
+import lfd_assignment3 as lfd
+for i in range(20):
+    lfd.append_jsonl({path!r}, {{"worker": {worker}, "i": i, "pad": "x" * 100000}})
+"""
+
+
+def test_e_parallel_appends_give_whole_lines(tmp_path):
+    path = str(tmp_path / "r.jsonl")
+    workers = [subprocess.Popen([sys.executable, "-c", APPEND_MANY.format(root=os.path.dirname(SCRIPT), path=path,
+                                                                         worker=w)]) for w in range(6)]
+    assert [worker.wait(timeout=120) for worker in workers] == [0] * 6
+    records = [json.loads(line) for line in open(path)]
+    assert sorted((r["worker"], r["i"]) for r in records) == [(w, i) for w in range(6) for i in range(20)]
+
+
+KILL_BETWEEN_RENAMES = """
+import os, signal, sys
+sys.path.insert(0, {root!r})
+import lfd_assignment3 as lfd
+real = os.replace
+def replace(source, target):
+    real(source, target)
+    if os.path.basename(os.path.dirname(target)).startswith(".old-model-"):
+        os.kill(os.getpid(), signal.SIGKILL)  # the old model is aside, the new one not yet in place
+os.replace = replace
+lfd.main(sys.argv[1:])
+"""
+
+
+def test_e_a_save_killed_between_its_renames_is_undone_by_the_next_run(data, saved, tmp_path):
+    model = copy_model(saved / "tfidf", tmp_path)
+    before = snapshot(model)
+    script = KILL_BETWEEN_RENAMES.format(root=os.path.dirname(SCRIPT))
+    result = subprocess.run([sys.executable, "-c", script, *tfidf_args(data, "--save_model", str(model),
+                                                                         "--ngram_max", "1")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == -signal.SIGKILL, result.stderr
+    left = sorted(os.listdir(tmp_path))
+    assert "model" not in left and [name[:11] for name in left] == [".old-model-", ".tmp-model-"]
+    record = main(load(model, data))  # the next run that touches the folder puts the old model back
+    assert snapshot(model) == before and os.listdir(tmp_path) == ["model"]
+    assert record["config"]["ngram_max"] == 2
+
+
+def test_e_debris_beside_an_output_is_removed_but_not_a_live_runs(data, saved, tmp_path):
+    (tmp_path / ".tmp-abcd1234-r.jsonl").write_text('{"half": ')
+    (tmp_path / ".tmp-model-abcd1234").mkdir()
+    (tmp_path / ".tmp-model-abcd1234" / "model.keras").write_text("half")
+    (tmp_path / ".old-model-abcd1234").mkdir()
+    (tmp_path / ".old-model-abcd1234" / "model").mkdir()  # a save that finished but for the clean-up
+    (tmp_path / "model").mkdir()
+    (tmp_path / ".tmp-model-live0000").mkdir()
+    (tmp_path / "unrelated.txt").write_text("mine")
+    with lfd.held_lock(str(tmp_path / ".tmp-model-live0000")):  # a run in progress holds it
+        main(load(saved / "tfidf", data) + ["--results_file", tmp_path / "r.jsonl"])
+    assert sorted(os.listdir(tmp_path)) == [".tmp-model-live0000", "model", "r.jsonl", "unrelated.txt"]
+
+
+INTERRUPT_BETWEEN_RENAMES = KILL_BETWEEN_RENAMES.replace("os.kill(os.getpid(), signal.SIGKILL)",
+                                                         "raise KeyboardInterrupt")
+
+
+def test_e_ctrl_c_between_the_renames_exits_130_with_the_old_model_in_place(data, saved, tmp_path):
+    model = copy_model(saved / "tfidf", tmp_path)
+    before = snapshot(model)
+    script = INTERRUPT_BETWEEN_RENAMES.format(root=os.path.dirname(SCRIPT))
+    result = subprocess.run([sys.executable, "-c", script, *tfidf_args(data, "--save_model", str(model),
+                                                                         "--ngram_max", "1")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 130 and "interrupted; no output file was half-written" in result.stderr
+    assert snapshot(model) == before and sorted(os.listdir(tmp_path)) == ["model"]
