@@ -1748,6 +1748,10 @@ def training_arguments(transformers, args, output_dir, precision, device):
         "greater_is_better": False, "save_only_model": True, "save_total_limit": 1,
         "dataloader_num_workers": 0,
     }
+    if "average_tokens_across_devices" in accepted:
+        # The classification heads average their loss over the batch already; left on, the Trainer
+        # multiplies it (and the gradients) by the number of processes under torchrun.
+        kwargs["average_tokens_across_devices"] = False
     if args.lr_scheduler_type == "constant" and args.warmup_ratio:
         kwargs["lr_scheduler_type"] = "constant_with_warmup"
     if args.lr_scheduler_type == "polynomial":
