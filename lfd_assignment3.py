@@ -1569,6 +1569,8 @@ def build_lm(args, data, saved):
     else:
         classifier, train_info = train_lm(torch, transformers, args, data, device, precision)
     train_info["precision_reason"] = reason
+    if device == "cpu":
+        train_info["cpu_bf16_flags"] = cpu_bf16_flags(torch)
     if device == "cuda":
         train_info["cudnn_attention"] = torch.backends.cuda.cudnn_sdp_enabled()
     environment = {"backend": "torch", "device": name, "libraries": ["torch", "transformers", "accelerate"]}

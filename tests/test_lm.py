@@ -260,6 +260,7 @@ def test_auto_trains_in_the_precision_the_cpu_rule_chooses(corpus, tiny_lm, monk
     record = lfd.main(lm_args(corpus, tiny_lm, "--epochs", "1"))
     assert record["train"]["precision"] == expected
     assert record["train"]["precision_reason"].startswith(f"auto: CPU has {'native' if flags else 'no native'} bf16")
+    assert record["train"]["cpu_bf16_flags"] == flags
 
 
 LM_BAD_INPUT = {
