@@ -295,8 +295,9 @@ def build_parser():
     lm.add_argument("--gradient_accumulation_steps", type=positive_int, default=1, metavar="N",
                     help="add up the gradients of N batches per update (effective batch N x --batch_size)")
     lm.add_argument("--precision", choices=PRECISIONS, default="auto",
-                    help="auto: bf16 on a GPU that has it (else fp16), fp32 on a CPU (bf16 measured slower "
-                    "on CPUs without AVX-512 BF16; see README)")
+                    help="auto: bf16 where the hardware computes it natively (a GPU of compute capability 8.0 "
+                    "or later; a CPU with AVX-512 BF16 or AMX), else fp16 on a GPU and fp32 on a CPU (emulated "
+                    "bf16 measured up to 20 times slower; see README); the record says which and why")
     lm.add_argument("--freeze_encoder", action="store_true",
                     help="train only the classification head: the pretrained encoder as a fixed feature "
                     "extractor")
@@ -1633,15 +1634,46 @@ def import_transformers():
     return torch, transformers
 
 
+# CPU features that compute bf16 natively; without them torch emulates bf16, up to 20 times slower
+# than fp32 (README, "Speed on a CPU"). Read from the CPU's own flags rather than a timed probe: the flags
+# give the same answer on every start, a probe of a few milliseconds on a shared machine times the
+# neighbours as much as the CPU. torch.cpu.get_capabilities() reads them through cpuinfo (CPUID) on
+# Linux, macOS and Windows alike; a torch without it: /proc/cpuinfo on Linux, else none (fp32). ARM's
+# bf16 (Apple M2 on, Graviton 3) is not counted: not measured.
+NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+CPUINFO = "/proc/cpuinfo"
+
+
+def cpu_bf16_flags(torch):
+    """The NATIVE_BF16_FLAGS this CPU has."""
+    try:
+        found = {name for name, value in torch.cpu.get_capabilities().items() if value is True}
+    except AttributeError:  # a torch before get_capabilities
+        try:
+            with open(CPUINFO, encoding="utf-8") as handle:
+                found = set(next(line for line in handle if line.startswith("flags")).split(":", 1)[1].split())
+        except (OSError, StopIteration):
+            found = set()
+    return [flag for flag in NATIVE_BF16_FLAGS if flag in found]
+
+
 def choose_precision(torch, requested, device):
-    """auto: bf16 where the GPU has it, else fp16 on a GPU; fp32 on a CPU (see README's measurements)."""
+    """(precision, why): auto is bf16 where the hardware computes it natively, else fp16 on a GPU, fp32 on a CPU."""
     if requested == "fp16" and device == "cpu":
         raise InputError("--precision fp16 needs a GPU; use fp32 or bf16 on a CPU")
     if requested != "auto":
-        return requested
+        return requested, f"--precision {requested}"
     if device == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return "fp32"
+        # Native bf16 from compute capability 8.0 (Ampere); torch.cuda.is_bf16_supported() also says yes
+        # where it is emulated (a T4, 7.5), where fp16 is the fast choice.
+        major, minor = torch.cuda.get_device_capability()
+        if (major, minor) >= (8, 0):
+            return "bf16", f"auto: GPU compute capability {major}.{minor} has native bf16"
+        return "fp16", f"auto: GPU compute capability {major}.{minor} has no native bf16 (8.0 on)"
+    flags = cpu_bf16_flags(torch)
+    if flags:
+        return "bf16", f"auto: CPU has native bf16 ({', '.join(flags)})"
+    return "fp32", f"auto: CPU has no native bf16 (none of {', '.join(NATIVE_BF16_FLAGS)})"
 
 
 def looks_like_path(name):
@@ -1891,9 +1923,10 @@ def build_lm(args, data, saved):
                          "tokens; batches would be padded beyond their longest review")
     torch, transformers = import_transformers()
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    precision = choose_precision(torch, args.precision, device)
+    precision, reason = choose_precision(torch, args.precision, device)
     name = f"gpu:{torch.cuda.get_device_name(0)}" if device == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
-    log.info("transformers %s, torch %s on %s, %s", transformers.__version__, torch.__version__, name, precision)
+    log.info("transformers %s, torch %s on %s, %s (%s)", transformers.__version__, torch.__version__, name,
+             precision, reason)
     if device == "cuda":
         # cuDNN's attention plans each new batch shape anew: with per-batch padding on an H100 it made
         # bf16 training 4.7 times and prediction 8.5 times slower than the other attention kernels
@@ -1908,6 +1941,9 @@ def build_lm(args, data, saved):
                       "parameters": int(sum(p.numel() for p in model.parameters()))}
     else:
         classifier, train_info = train_lm(torch, transformers, args, data, device, precision)
+    train_info["precision_reason"] = reason
+    if device == "cpu":
+        train_info["cpu_bf16_flags"] = cpu_bf16_flags(torch)
     if device == "cuda":
         train_info["cudnn_attention"] = torch.backends.cuda.cudnn_sdp_enabled()
     environment = {"backend": "torch", "device": name, "libraries": ["torch", "transformers", "accelerate"]}

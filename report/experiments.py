@@ -498,6 +498,8 @@ LM_GROUPS = [
           predictions=True),
     Group("lm_precision", "The tuned MiniLM against the recipe, both trained on the GPU in bf16", lm_precision_rows,
           test=True),
+    Group("lm_cpu_bf16", "MiniLM with the recipe on a CPU, fp32 against bf16 autocast: does bf16 cost accuracy?",
+          lambda logs: [("fp32", lm() + ["--precision", "fp32"]), ("bf16 autocast", lm() + ["--precision", "bf16"])]),
     Group("lm_tradeoff", "MPNet with the recipe against the tuned MiniLM (no new runs)", lm_tradeoff_rows,
           test=True),
     Group("tfidf", "Linear baseline: tf-idf word n-grams and a linear classifier (one seed; the solvers are "

@@ -73,6 +73,9 @@ def hardware(record):
     if record["family"] == "lm":
         where = (f"an {device[len('gpu:'):]}" if device.startswith("gpu:") else
                  device.replace("cpu (", "").replace(")", "").replace("threads", "CPU thread(s)"))
+        flags = record["train"].get("cpu_bf16_flags")  # logged since the CPU rule of --precision auto
+        if flags is not None:
+            where += f" with native bf16 ({', '.join(flags)})" if flags else " without native bf16"
         return f"PyTorch {record['train'].get('precision', '')} on {where}"
     if record["family"] == "lstm":
         return f"Keras on {record['backend']}, {'GPU' if 'gpu' in device.lower() else 'CPU'}"

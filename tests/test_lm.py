@@ -5,6 +5,7 @@ reaching the Trainer; bad input."""
 import csv
 import os
 import re
+import types
 
 import numpy as np
 import pytest
@@ -64,7 +65,9 @@ def test_fine_tune_save_load_predict(corpus, tiny_lm):
     assert len(train["history"]["val_loss"]) == train["epochs_run"]
     assert train["train_examples"] == 36 and train["train_examples_per_second"] > 0
     assert train["parameters"] == train["trainable_parameters"] > 0
-    assert train["precision"] == "fp32" and train["batches"] == "length buckets"
+    assert train["batches"] == "length buckets"
+    import torch
+    assert (train["precision"], train["precision_reason"]) == lfd.choose_precision(torch, "auto", "cpu")
     tokens = train["tokens_per_review"]["train"]
     assert 3 < tokens["mean"] < 16 and tokens["truncated_share"] == 0  # 3-13 words, each one token, + 2
     assert record["predict_examples_per_second"]["dev"] > 0
@@ -135,6 +138,7 @@ def test_padding_freezing_and_precision_flags(corpus, tiny_lm):
     assert record["config"]["trust_remote_code"]
     train = record["train"]
     assert train["padding"] == "max_length" and train["batches"] == "random" and train["precision"] == "bf16"
+    assert train["precision_reason"] == "--precision bf16"
     head = 32 * 32 + 32 + 32 * 3 + 3  # BERT pooler (dense 32x32) + classifier (32 -> 3)
     assert train["trainable_parameters"] == head < train["parameters"]
     grouped = lfd.main(lm_args(corpus, tiny_lm, "--no-group_by_length", "--epochs", "1"))
@@ -198,6 +202,65 @@ def break_folder(corpus, tiny_lm, drop):
         if not name.startswith(drop):
             (folder / name).write_bytes((open(os.path.join(tiny_lm, name), "rb")).read())
     return str(folder)
+
+
+def fake_torch(cpu=None, gpu=None):
+    """A torch whose CPU flags (torch.cpu.get_capabilities(); None: a torch without it) and GPU compute
+    capability are given; is_bf16_supported() says yes everywhere, as it does for an emulating T4."""
+    cpu_module = types.SimpleNamespace() if cpu is None else types.SimpleNamespace(get_capabilities=lambda: cpu)
+    return types.SimpleNamespace(cpu=cpu_module, cuda=types.SimpleNamespace(get_device_capability=lambda: gpu,
+                                                                            is_bf16_supported=lambda: True))
+
+
+AVX2_ONLY = {"architecture": "x86_64", "avx2": True, "avx512_f": False, "avx512_bf16": False, "amx_bf16": False}
+
+
+@pytest.mark.parametrize("flags, expected", [
+    ({**AVX2_ONLY, "avx512_bf16": True}, ("bf16", "auto: CPU has native bf16 (avx512_bf16)")),
+    ({**AVX2_ONLY, "avx512_bf16": True, "amx_bf16": True}, ("bf16", "auto: CPU has native bf16 (avx512_bf16, amx_bf16)")),
+    ({**AVX2_ONLY, "amx_bf16": True}, ("bf16", "auto: CPU has native bf16 (amx_bf16)")),
+    (AVX2_ONLY, ("fp32", "auto: CPU has no native bf16 (none of avx512_bf16, amx_bf16)")),
+    ({"architecture": "arm64", "neon": True, "bf16": True}, ("fp32", "auto: CPU has no native bf16 (none of avx512_bf16, amx_bf16)")),
+])
+def test_auto_precision_on_a_cpu_is_bf16_only_where_it_is_native(flags, expected):
+    torch = fake_torch(cpu=flags)
+    assert lfd.choose_precision(torch, "auto", "cpu") == expected
+    # Forced precisions are honoured whatever the CPU has; fp16 stays a GPU's.
+    assert lfd.choose_precision(torch, "fp32", "cpu") == ("fp32", "--precision fp32")
+    assert lfd.choose_precision(torch, "bf16", "cpu") == ("bf16", "--precision bf16")
+    with pytest.raises(lfd.InputError, match="--precision fp16 needs a GPU"):
+        lfd.choose_precision(torch, "fp16", "cpu")
+
+
+@pytest.mark.parametrize("cpuinfo, expected", [
+    ("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16 amx_tile amx_bf16\n", ["avx512_bf16", "amx_bf16"]),
+    ("processor\t: 0\nflags\t\t: fpu avx2 avx512f\n", []),
+    ("processor\t: 0\n", []),
+    (None, []),  # no /proc/cpuinfo: macOS or Windows with a torch that cannot say
+])
+def test_without_torch_cpu_capabilities_the_flags_come_from_proc_cpuinfo(tmp_path, monkeypatch, cpuinfo, expected):
+    path = tmp_path / "cpuinfo"
+    if cpuinfo is not None:
+        path.write_text(cpuinfo, encoding="utf-8")
+    monkeypatch.setattr(lfd, "CPUINFO", str(path))
+    assert lfd.cpu_bf16_flags(fake_torch(cpu=None)) == expected
+
+
+@pytest.mark.parametrize("capability, expected", [((7, 5), "fp16"), ((8, 0), "bf16"), ((9, 0), "bf16")])
+def test_auto_precision_on_a_gpu_is_bf16_from_compute_capability_8(capability, expected):
+    """A T4 (7.5) emulates bf16 and torch.cuda.is_bf16_supported() says yes; auto takes fp16 there."""
+    precision, reason = lfd.choose_precision(fake_torch(gpu=capability), "auto", "cuda")
+    assert precision == expected and f"compute capability {capability[0]}.{capability[1]}" in reason
+    assert lfd.choose_precision(fake_torch(gpu=capability), "fp32", "cuda") == ("fp32", "--precision fp32")
+
+
+@pytest.mark.parametrize("flags, expected", [(["amx_bf16"], "bf16"), ([], "fp32")])
+def test_auto_trains_in_the_precision_the_cpu_rule_chooses(corpus, tiny_lm, monkeypatch, flags, expected):
+    monkeypatch.setattr(lfd, "cpu_bf16_flags", lambda torch: flags)
+    record = lfd.main(lm_args(corpus, tiny_lm, "--epochs", "1"))
+    assert record["train"]["precision"] == expected
+    assert record["train"]["precision_reason"].startswith(f"auto: CPU has {'native' if flags else 'no native'} bf16")
+    assert record["train"]["cpu_bf16_flags"] == flags
 
 
 LM_BAD_INPUT = {

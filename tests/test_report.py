@@ -215,6 +215,9 @@ def test_tables_say_where_each_run_trained():
     cpu = {"family": "lm", "device": "cpu (1 threads)", "train": {"precision": "fp32"}}
     assert tables.hardware(gpu) == "PyTorch bf16 on an NVIDIA H100 80GB HBM3"
     assert tables.hardware(cpu) == "PyTorch fp32 on 1 CPU thread(s)"
+    for flags, said in ((["avx512_bf16", "amx_bf16"], " with native bf16 (avx512_bf16, amx_bf16)"), ([], " without native bf16")):
+        logged = {**cpu, "train": {"precision": "fp32", "cpu_bf16_flags": flags}}
+        assert tables.hardware(logged) == "PyTorch fp32 on 1 CPU thread(s)" + said
     group = experiments.group_named("lm_batch")
 
     def caption_of(*records):
