@@ -97,6 +97,10 @@ TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", 
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
                 "pytorch_model.bin.index.json")
 SCHEDULERS = ("constant", "linear", "polynomial", "cosine")
+# Which tokens a review longer than --max_seq_len or --max_length keeps: its start, its end, or the
+# first quarter and the last three quarters (Sun et al. 2019 kept 128 + 382 of BERT's 512).
+TRUNCATIONS = ("head", "tail", "head_tail")
+POOLINGS = ("last", "max", "mean")  # how the LSTM's outputs become one vector per review
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # Training defaults that differ per family (None in argparse, resolved once the family is known).
 FAMILY_DEFAULTS = {"lstm": {"learning_rate": 1e-3, "epochs": 50},
@@ -107,12 +111,12 @@ FAMILY_DEFAULTS = {"lstm": {"learning_rate": 1e-3, "epochs": 50},
 LSTM_FLAGS = {
     "max_seq_len", "embeddings", "embedding_dim", "trainable_embeddings", "dense_after_embedding",
     "lstm_layers", "lstm_units", "bidirectional", "dropout", "recurrent_dropout", "output_dropout",
-    "padding", "optimizer", "momentum", "clipnorm", "backend",
+    "padding", "optimizer", "momentum", "clipnorm", "backend", "pooling", "truncation",
 }
 LM_FLAGS = {
     "lm_name", "max_length", "pad_to_max_length", "group_by_length", "lr_scheduler_type", "warmup_ratio",
     "lr_end", "lr_power", "gradient_accumulation_steps", "precision", "freeze_encoder", "trust_remote_code",
-    "eval_batch_size", "pad_to_multiple_of",
+    "eval_batch_size", "pad_to_multiple_of", "truncation",
 }
 TFIDF_FLAGS = {"linear_model", "C", "ngram_max", "min_df", "sublinear_tf"}
 # Gradient training: neither family's alone, but meaningless for the linear model.
@@ -234,8 +238,12 @@ def build_parser():
     data.add_argument("--max_train_samples", type=positive_int, default=None, metavar="N",
                       help="train on the first N training reviews only (a quick smoke run)")
     data.add_argument("--max_seq_len", type=positive_int, default=50, metavar="N",
-                      help="LSTM: tokens kept from the start of each review (the course's cut-off is 50; "
+                      help="LSTM: tokens kept of each review (the course's cut-off is 50; "
                       "the median review has about 100)")
+    data.add_argument("--truncation", choices=TRUNCATIONS, default="head",
+                      help="LSTM and lm: which tokens a review longer than --max_seq_len or --max_length keeps: "
+                      "its start (head), its end (tail), or the first quarter and the last three quarters "
+                      "(head_tail, after Sun et al. 2019)")
 
     emb = parser.add_argument_group("embeddings (LSTM)")
     emb.add_argument("-e", "--embeddings", default="glove_reviews.json", metavar="FILE",
@@ -264,6 +272,10 @@ def build_parser():
                       "(on a GPU this disables the fused cuDNN kernel: much slower)")
     lstm.add_argument("--output_dropout", type=rate, default=0.0, metavar="RATE",
                       help="dropout before the softmax output layer")
+    lstm.add_argument("--pooling", choices=POOLINGS, default="last",
+                      help="what the classifier reads: the last LSTM state (last), or the maximum (max) or mean "
+                      "(mean) of the last layer's outputs over all steps of the review, padding excluded "
+                      "(max: Conneau et al. 2017's BiLSTM-max)")
     lstm.add_argument("--padding", choices=("mask", "pre"), default="mask",
                       help="mask: pad at the end and mask padding out; pre: pad at the start, no mask "
                       "(lets JAX and torch use cuDNN on a GPU)")
@@ -1184,12 +1196,20 @@ def build_vocabulary(train_texts, embedding_words):
     return words
 
 
-def encode(texts, vocabulary, max_seq_len, padding):
-    """Token lists to a (reviews, max_seq_len) index matrix: the first tokens are kept;
+def keep_tokens(tokens, n, truncation):
+    """The n tokens (of a list) that a longer review keeps, in order: see TRUNCATIONS."""
+    if len(tokens) <= n:
+        return tokens
+    head = {"head": n, "tail": 0, "head_tail": n // 4}[truncation]
+    return tokens[:head] + tokens[len(tokens) - (n - head):]
+
+
+def encode(texts, vocabulary, max_seq_len, padding, truncation="head"):
+    """Token lists to a (reviews, max_seq_len) index matrix of the tokens --truncation keeps;
     padding goes after them (mask) or before them (pre)."""
     matrix = np.full((len(texts), max_seq_len), PAD_INDEX, dtype=np.int32)
     for row, tokens in enumerate(texts):
-        indices = [vocabulary.get(token, OOV_INDEX) for token in tokens[:max_seq_len]]
+        indices = [vocabulary.get(token, OOV_INDEX) for token in keep_tokens(tokens, max_seq_len, truncation)]
         if padding == "mask":
             matrix[row, :len(indices)] = indices
         elif indices:
@@ -1225,23 +1245,52 @@ def log_coverage(train_texts, embedding_words):
 
 
 def build_lstm_model(keras, config, vocabulary_size, num_labels):
-    """Embedding → [dense] → LSTM layers (optionally bidirectional) → [dropout] → softmax."""
+    """Embedding → [dense] → LSTM layers (optionally bidirectional) → [max or mean over steps] → [dropout]
+    → softmax."""
     layers = keras.layers
     inputs = keras.Input(shape=(config["max_seq_len"],), dtype="int32", name="token_ids")
     x = layers.Embedding(vocabulary_size, config["embedding_dim"], mask_zero=config["padding"] == "mask",
                          trainable=config["trainable_embeddings"], name="embedding")(inputs)
     if config["dense_after_embedding"]:
         x = layers.Dense(config["dense_after_embedding"], activation="relu", name="token_dense")(x)
+    pooling = config.get("pooling", "last")
     for i in range(config["lstm_layers"]):
-        # Every layer but the last hands its whole output sequence to the next one.
+        # Every layer but the last hands its whole output sequence to the next one, and the last one
+        # too when the classifier pools over the steps.
         lstm = layers.LSTM(config["lstm_units"], dropout=config["dropout"],
                            recurrent_dropout=config["recurrent_dropout"],
-                           return_sequences=i < config["lstm_layers"] - 1, name=f"lstm_{i + 1}")
+                           return_sequences=i < config["lstm_layers"] - 1 or pooling != "last", name=f"lstm_{i + 1}")
         x = layers.Bidirectional(lstm, name=f"bidirectional_{i + 1}")(x) if config["bidirectional"] else lstm(x)
+    if pooling == "mean":  # Keras' average skips masked steps
+        x = layers.GlobalAveragePooling1D(name="mean_pooling")(x)
+    elif pooling == "max":
+        x = max_over_time(keras)(name="max_pooling")(x)
     if config["output_dropout"]:
         x = layers.Dropout(config["output_dropout"], name="output_dropout")(x)
     outputs = layers.Dense(num_labels, activation="softmax", name="output")(x)
     return keras.Model(inputs, outputs, name="lstm_classifier")
+
+
+def max_over_time(keras):
+    """The layer class of a maximum over the steps that skips masked (padding) steps, which Keras'
+    GlobalMaxPooling1D would count; registered, so a saved model loads in safe mode."""
+    registered = keras.saving.get_custom_objects().get("lfd>MaxOverTime")
+    if registered:
+        return registered
+
+    @keras.saving.register_keras_serializable(package="lfd")
+    class MaxOverTime(keras.layers.Layer):
+        def call(self, inputs, mask=None):
+            if mask is None:
+                return keras.ops.max(inputs, axis=1)
+            mask = keras.ops.expand_dims(keras.ops.cast(mask, "bool"), -1)
+            largest = keras.ops.max(keras.ops.where(mask, inputs, -1e9), axis=1)
+            return keras.ops.where(keras.ops.any(mask, axis=1), largest, 0.0)  # an all-padding row: zeros
+
+        def compute_mask(self, inputs, mask=None):
+            return None
+
+    return MaxOverTime
 
 
 def make_optimizer(keras, config):
@@ -1265,7 +1314,8 @@ class LstmClassifier:
         self.index = {word: i for i, word in enumerate(vocabulary)}
 
     def encode(self, texts):
-        return encode(texts, self.index, self.config["max_seq_len"], self.config["padding"])
+        return encode(texts, self.index, self.config["max_seq_len"], self.config["padding"],
+                      self.config.get("truncation", "head"))
 
     def predict_proba(self, texts, batch_size=256):
         return np.asarray(self.model.predict(self.encode(texts), batch_size=batch_size, verbose=0))
@@ -1300,7 +1350,7 @@ def lstm_config(args, embedding_dim):
     """The settings a saved model needs to be rebuilt and to encode text."""
     names = ("task", "max_seq_len", "trainable_embeddings", "dense_after_embedding", "lstm_layers",
              "lstm_units", "bidirectional", "dropout", "recurrent_dropout", "output_dropout", "padding",
-             "optimizer", "learning_rate", "momentum", "weight_decay", "clipnorm")
+             "optimizer", "learning_rate", "momentum", "weight_decay", "clipnorm", "pooling", "truncation")
     config = {name: getattr(args, name) for name in names}
     config["embedding_dim"] = embedding_dim
     config["pretrained_embeddings"] = args.embeddings.lower() != "none"
@@ -1535,6 +1585,7 @@ def load_lstm(keras, folder, config, labels=None):
             and len(set(vocabulary)) == len(vocabulary)):
         raise InputError(f"--load_model {folder}: {SAVED_VOCABULARY} is not a word list (distinct words)")
     try:  # safe_mode: a config that names arbitrary functions or lambdas is refused, never run
+        max_over_time(keras)  # registered before a model that uses it is read
         model = keras.models.load_model(os.path.join(folder, SAVED_KERAS_MODEL), safe_mode=True)
         shape = (model.get_layer("embedding").input_dim, model.input_shape[1], model.output_shape[-1])
     except Exception as error:
@@ -1589,8 +1640,20 @@ class LmClassifier:
         self.pad_multiple = pad_multiple
 
     def encode(self, texts, pad=False):
-        return self.tokenizer([" ".join(tokens) for tokens in texts], truncation=True,
-                              max_length=self.config["max_length"], padding="max_length" if pad else False)
+        """Subword ids of the tokens --truncation keeps; the special tokens at both ends stay."""
+        texts, length = [" ".join(tokens) for tokens in texts], self.config["max_length"]
+        truncation = self.config.get("truncation", "head")
+        if truncation == "head":
+            return self.tokenizer(texts, truncation=True, max_length=length, padding="max_length" if pad else False)
+        ends = self.tokenizer("a")["input_ids"]
+        if self.tokenizer.num_special_tokens_to_add() != 2 or not {ends[0], ends[-1]} <= set(self.tokenizer.all_special_ids):
+            raise InputError(f"--truncation {truncation}: the tokenizer of {self.config['lm_name']} does not mark a "
+                             "review with one special token at each end; use --truncation head")
+        encoded = self.tokenizer(texts, truncation=False)
+        for key, rows in encoded.items():
+            encoded[key] = [row if len(row) <= length else row[:1] + keep_tokens(row[1:-1], length - 2, truncation)
+                            + row[-1:] for row in rows]
+        return self.tokenizer.pad(encoded, padding="max_length", max_length=length) if pad else encoded
 
     def predict_proba(self, texts):
         """Class probabilities in input order; batches are formed by length, so little padding."""
@@ -1753,7 +1816,7 @@ def token_statistics(tokenizer, texts, max_length):
 
 def lm_config(args):
     return {"lm_name": args.lm_name, "task": args.task, "max_length": args.max_length,
-            "freeze_encoder": args.freeze_encoder}
+            "freeze_encoder": args.freeze_encoder, "truncation": args.truncation}
 
 
 def freeze_encoder(model):

@@ -319,6 +319,15 @@ def test_rows(logs):
     return final_rows(logs) + [("LSTM baseline", baseline(logs))] + [(label, flags) for _, label, flags in singles[:3]]
 
 
+def selected_variants(flag, values):
+    """The selected LSTM (first row) against itself with `flag` set to each value: one idea beyond the
+    assignment's list, measured on the model it would change."""
+    def configs(logs):
+        (label, flags), = final_rows(logs)
+        return [(f"selected LSTM: {label}", flags)] + [(f"{flag[2:]} {value}", flags + [flag, value]) for value in values]
+    return configs
+
+
 GROUPS = [
     Group("smoke", "A seconds-long check of the runner (tests and CI)",
           lambda logs: [("tiny", ["--lstm_units", "4", "--epochs", "1", "--max_seq_len", "10"]),
@@ -369,6 +378,10 @@ GROUPS = [
           "(one seed)", combined_grid, seeds=(1,), compare=False),
     Group("final", "The selected LSTM over three seeds", final_rows, compare=False, predictions=True, curves=True),
     Group("test", "Test set: the selected LSTM against models that were worse on dev", test_rows, test=True),
+    Group("pooling", "The selected LSTM reading its last state, or the maximum or mean of its outputs over all steps",
+          selected_variants("--pooling", ("max", "mean"))),
+    Group("truncation", "The selected LSTM keeping the start of a long review, its end, or both",
+          selected_variants("--truncation", ("tail", "head_tail"))),
 ]
 
 
