@@ -328,6 +328,38 @@ def selected_variants(flag, values):
     return configs
 
 
+# One seed each, on the selected LSTM with the better pooling and truncation: capacity, length and
+# regularisation for a model that now reads every step.
+IDEAS = [("bidirectional", ["--bidirectional"]), ("400 tokens", ["--max_seq_len", "400"]),
+         ("256 units", ["--lstm_units", "256"]), ("output dropout 0.3", ["--output_dropout", "0.3"]),
+         ("dropout 0.2", ["--dropout", "0.2"]),
+         ("bidirectional, 400 tokens", ["--bidirectional", "--max_seq_len", "400"])]
+
+
+def ideas_base(logs):
+    """The selected LSTM with the pooling and the truncation that did best on dev (three seeds)."""
+    flags = best(logs, selected_variants("--pooling", ("max", "mean"))(logs), SEEDS)
+    truncation = best(logs, selected_variants("--truncation", ("tail", "head_tail"))(logs), SEEDS)
+    return flags + truncation[len(final_rows(logs)[0][1]):]
+
+
+def ideas_grid(logs):
+    base = ideas_base(logs)
+    extra = " ".join(base[len(final_rows(logs)[0][1]):]).replace("--", "") or "as it was"
+    return [(f"selected LSTM, {extra}", base)] + [
+        (label, base + extra) for label, extra in IDEAS]
+
+
+def ideas_final_rows(logs):
+    """The best of the ideas (three seeds) against the selected LSTM and the linear baseline, on dev."""
+    grid = ideas_grid(logs)
+    flags = best(logs, grid)
+    label = next(label for label, row in grid if row == flags)
+    (linear_label, linear_flags), = tfidf_rows(logs)
+    return [(f"new LSTM: {label}", flags), ("selected LSTM", final_rows(logs)[0][1]),
+            (f"linear baseline: {linear_label}", linear_flags)]
+
+
 GROUPS = [
     Group("smoke", "A seconds-long check of the runner (tests and CI)",
           lambda logs: [("tiny", ["--lstm_units", "4", "--epochs", "1", "--max_seq_len", "10"]),
@@ -382,6 +414,10 @@ GROUPS = [
           selected_variants("--pooling", ("max", "mean"))),
     Group("truncation", "The selected LSTM keeping the start of a long review, its end, or both",
           selected_variants("--truncation", ("tail", "head_tail"))),
+    Group("lstm_ideas", "Capacity, length and regularisation of the selected LSTM with its better pooling and "
+          "truncation (one seed)", ideas_grid, seeds=(1,), compare=False),
+    Group("lstm_ideas_final", "The best of the LSTM ideas against the selected LSTM and the linear baseline (dev)",
+          ideas_final_rows),
 ]
 
 
