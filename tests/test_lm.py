@@ -20,7 +20,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 @pytest.fixture(scope="session")
 def tiny_lm(tmp_path_factory):
     """A 2-layer, 32-wide BERT encoder (no classification head, like a sentence-embedding checkpoint)."""
-    import transformers
+    _, transformers = lfd.import_transformers()  # first import: USE_TF=0, as the tool has it
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
 
     words = " ".join(CLASS_WORDS.values()).split() + ["the", "a", "is", "good", "bad"]
@@ -168,13 +168,14 @@ def test_padding_to_a_multiple_changes_shapes_not_predictions(corpus, tiny_lm, t
 def test_a_half_precision_checkpoint_is_fine_tuned_in_float32(corpus, tiny_lm, tmp_path):
     import torch
     import transformers
+    from safetensors.torch import load_file
     half = tmp_path / "tiny-bert-fp16"
     transformers.BertModel.from_pretrained(tiny_lm).half().save_pretrained(half)
     transformers.AutoTokenizer.from_pretrained(tiny_lm).save_pretrained(half)
-    assert transformers.BertModel.from_pretrained(half).dtype == torch.float16  # how transformers 5 loads it
+    # The checkpoint stores float16 (transformers 5 loads it so by default; 4.x loads float32).
+    assert {tensor.dtype for tensor in load_file(half / "model.safetensors").values()} == {torch.float16}
     saved = tmp_path / "model"
     lfd.main(lm_args(corpus, str(half), "--epochs", "1", "--save_model", str(saved)))
-    from safetensors.torch import load_file
     weights = load_file(saved / "model.safetensors")
     assert {tensor.dtype for tensor in weights.values()} == {torch.float32}
 
