@@ -347,7 +347,14 @@ def ideas_grid(logs):
     base = ideas_base(logs)
     extra = " ".join(base[len(final_rows(logs)[0][1]):]).replace("--", "") or "as it was"
     return [(f"selected LSTM, {extra}", base)] + [
-        (label, base + extra) for label, extra in IDEAS]
+        (label, replaced(base, extra)) for label, extra in IDEAS]
+
+
+def replaced(flags, extra):
+    """flags with extra's flags set to extra's values (added where flags lacks them)."""
+    merged = dict(as_pairs(flags))
+    merged.update(as_pairs(extra))
+    return as_flags(merged.items())
 
 
 def ideas_final_rows(logs):
