@@ -76,11 +76,18 @@ def read_logs(results_dir):
         if not name.endswith(".jsonl"):
             continue
         with open(os.path.join(results_dir, name), encoding="utf-8") as handle:
-            for line in handle:
-                if line.strip():
-                    record = json.loads(line)
-                    record["group"] = name[:-len(".jsonl")]
-                    records.append(record)
+            lines = handle.read().split("\n")
+        for number, line in enumerate(lines):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                if number == len(lines) - 1:  # a last line torn by a crash: the run is not logged
+                    continue
+                raise
+            record["group"] = name[:-len(".jsonl")]
+            records.append(record)
     return records
 
 
