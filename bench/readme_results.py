@@ -27,6 +27,8 @@ SAMPLE = os.path.join("bench", "results", "readme_sample.txt")  # what the first
 README = "README.md"
 START, END = "<!-- results: python bench/readme_results.py -->", "<!-- /results -->"
 SAMPLE_START, SAMPLE_END = "<!-- sample: python bench/readme_results.py -->", "<!-- /sample -->"
+SPEED_START, SPEED_END = "<!-- speed: python bench/readme_results.py -->", "<!-- /speed -->"
+BF16_LOG = os.path.join("report", "results", "lm_cpu_bf16.jsonl")  # the report's fp32/bf16 runs on a CPU
 HUB_MINILM = "sentence-transformers/all-MiniLM-L6-v2"  # offline: the same checkpoint in --models_dir
 # (what it is, README's command)
 EXAMPLES = [
@@ -101,6 +103,25 @@ def sample(lines=12):
                      + ["    " + line for line in printed[-lines:]] + ["", SAMPLE_END])
 
 
+def speed():
+    """README's sentence on bf16 on a CPU, from the report's lm_cpu_bf16 runs."""
+    runs = {}
+    for line in open(BF16_LOG, encoding="utf-8"):
+        record = json.loads(line)
+        runs.setdefault(record["train"]["precision"], []).append(record)
+    seconds = {precision: sum(r["train"]["train_seconds"] for r in rows) / len(rows) for precision, rows in runs.items()}
+    by_seed = {precision: {r["config"]["seed"]: r["results"]["dev"]["predicted"] for r in rows}
+               for precision, rows in runs.items()}
+    same = all(by_seed["bf16"].get(seed) == predicted for seed, predicted in by_seed["fp32"].items())
+    count = int(re.search(r"\((\d+) threads?\)", runs["fp32"][0]["device"]).group(1))
+    threads = "one thread" if count == 1 else f"{count} threads"
+    return "\n".join([SPEED_START, f"MiniLM's recipe on all {runs['fp32'][0]['train']['train_examples']:,} training "
+                      f"reviews took {seconds['bf16']:.0f} s in bf16 against {seconds['fp32']:.0f} s in fp32 on {threads} "
+                      f"(means over seeds {', '.join(str(s) for s in sorted(by_seed['fp32']))}), with "
+                      + ("the same dev predictions." if same else "different dev predictions (see report/tables)."),
+                      SPEED_END])
+
+
 def replace_block(text, start, end, block):
     before, rest = text.split(start, 1)
     return before + block + rest.split(end, 1)[1]
@@ -120,10 +141,12 @@ def main(argv=None):
             run(label, shown, args.models_dir)
         text = open(README, encoding="utf-8").read()
         text = replace_block(replace_block(text, START, END, table()), SAMPLE_START, SAMPLE_END, sample())
+        text = replace_block(text, SPEED_START, SPEED_END, speed())
         with open(README, "w", encoding="utf-8") as out:
             out.write(text)
     print(sample())
     print(table())
+    print(speed())
 
 
 if __name__ == "__main__":

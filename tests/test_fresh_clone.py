@@ -96,3 +96,14 @@ def test_torchrun_refuses_the_families_that_train_in_one_process(corpus, monkeyp
     with pytest.raises(SystemExit) as stopped:
         lfd.main(base_args(corpus))
     assert stopped.value.code == 2
+
+
+def test_readme_shows_what_its_script_renders_from_the_logs():
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    import readme_results
+
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
+        readme = handle.read()
+    for block in (readme_results.table(), readme_results.sample(), readme_results.speed()):
+        assert block in readme
+    assert "| LSTM, the defaults | `python lfd_assignment3.py` | 1 |" in readme_results.table()
