@@ -2,7 +2,7 @@
 """Re-measure README's results table at the current commit and rewrite it.
 
     python bench/readme_results.py                  # run every example, log it, rewrite README's table
-    python bench/readme_results.py --print          # only render the table from the log (no runs)
+    python bench/readme_results.py --print          # no runs: README's blocks from the logs only
     python bench/readme_results.py --models_dir DIR # also MiniLM, offline from DIR/all-MiniLM-L6-v2
 
 Each example is README's own command, run as written from the repository's root (on the bundled
@@ -96,11 +96,13 @@ def table():
     return "\n".join(lines)
 
 
-def sample(lines=12):
-    """The end of what README's first command printed: the dev report."""
+def sample():
+    """The end of what README's first command printed: the last epoch's line and the dev report."""
     printed = open(SAMPLE, encoding="utf-8").read().splitlines() if os.path.exists(SAMPLE) else []
-    return "\n".join([SAMPLE_START, "", f"    $ {EXAMPLES[0][1]}", "    ..."]
-                     + ["    " + line for line in printed[-lines:]] + ["", SAMPLE_END])
+    start = max([i for i, line in enumerate(printed) if line.startswith("== dev")] or [0])
+    epoch = [line for line in printed[:start] if " - loss: " in line][-1:]
+    return "\n".join([SAMPLE_START, "", f"    $ {EXAMPLES[0][1]}", "    ..."] + ["    " + line for line in epoch]
+                     + ["    " + line for line in printed[start:]] + ["", SAMPLE_END])
 
 
 def speed():
@@ -129,7 +131,7 @@ def replace_block(text, start, end, block):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--print", action="store_true", help="render the table from the log only")
+    parser.add_argument("--print", action="store_true", help="no runs: rewrite README's blocks from the logs")
     parser.add_argument("--models_dir", default=None, help="folder holding all-MiniLM-L6-v2 (skipped without it)")
     args = parser.parse_args(argv)
     os.chdir(ROOT)
@@ -139,11 +141,11 @@ def main(argv=None):
                 print(f"{label}: skipped (no --models_dir)")
                 continue
             run(label, shown, args.models_dir)
-        text = open(README, encoding="utf-8").read()
-        text = replace_block(replace_block(text, START, END, table()), SAMPLE_START, SAMPLE_END, sample())
-        text = replace_block(text, SPEED_START, SPEED_END, speed())
-        with open(README, "w", encoding="utf-8") as out:
-            out.write(text)
+    text = open(README, encoding="utf-8").read()
+    text = replace_block(replace_block(text, START, END, table()), SAMPLE_START, SAMPLE_END, sample())
+    text = replace_block(text, SPEED_START, SPEED_END, speed())
+    with open(README, "w", encoding="utf-8") as out:
+        out.write(text)
     print(sample())
     print(table())
     print(speed())
