@@ -592,13 +592,20 @@ lfd.main(sys.argv[1:])
 """
 
 
-def test_e_a_save_killed_between_its_renames_is_undone_by_the_next_run(data, saved, tmp_path):
+def save_stopped_between_renames(template, data, saved, tmp_path):
+    """A tf-idf save over a copy of a saved model, run by `template` (which stops it between the renames):
+    (the model's folder, its files before, the finished process)."""
     model = copy_model(saved / "tfidf", tmp_path)
     before = snapshot(model)
-    script = KILL_BETWEEN_RENAMES.format(root=os.path.dirname(SCRIPT))
+    script = template.format(root=os.path.dirname(SCRIPT))
     result = subprocess.run([sys.executable, "-c", script, *tfidf_args(data, "--save_model", str(model),
                                                                          "--ngram_max", "1")],
                             capture_output=True, text=True, timeout=300)
+    return model, before, result
+
+
+def test_e_a_save_killed_between_its_renames_is_undone_by_the_next_run(data, saved, tmp_path):
+    model, before, result = save_stopped_between_renames(KILL_BETWEEN_RENAMES, data, saved, tmp_path)
     assert result.returncode == -signal.SIGKILL, result.stderr
     left = sorted(os.listdir(tmp_path))
     assert "model" not in left and [name[:11] for name in left] == [".old-model-", ".tmp-model-"]
@@ -626,11 +633,6 @@ INTERRUPT_BETWEEN_RENAMES = KILL_BETWEEN_RENAMES.replace("os.kill(os.getpid(), s
 
 
 def test_e_ctrl_c_between_the_renames_exits_130_with_the_old_model_in_place(data, saved, tmp_path):
-    model = copy_model(saved / "tfidf", tmp_path)
-    before = snapshot(model)
-    script = INTERRUPT_BETWEEN_RENAMES.format(root=os.path.dirname(SCRIPT))
-    result = subprocess.run([sys.executable, "-c", script, *tfidf_args(data, "--save_model", str(model),
-                                                                         "--ngram_max", "1")],
-                            capture_output=True, text=True, timeout=300)
+    model, before, result = save_stopped_between_renames(INTERRUPT_BETWEEN_RENAMES, data, saved, tmp_path)
     assert result.returncode == 130 and "interrupted; no output file was half-written" in result.stderr
     assert snapshot(model) == before and sorted(os.listdir(tmp_path)) == ["model"]
