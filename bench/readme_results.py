@@ -44,8 +44,9 @@ def cpu_name():
     """The CPU's model name, as lscpu gives it (platform's answer elsewhere)."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            names = re.findall(r"^model name\s*:\s*(.+)$", handle.read(), re.M)
-        flags = " (native bf16)" if "avx512_bf16" in open("/proc/cpuinfo", encoding="utf-8").read() else ""
+            info = handle.read()
+        names = re.findall(r"^model name\s*:\s*(.+)$", info, re.M)
+        flags = " (native bf16)" if "avx512_bf16" in info else ""
         return f"{names[0]}{flags}, {len(names)} cores" if names else platform.processor()
     except OSError:
         return platform.processor() or platform.machine()
@@ -63,10 +64,10 @@ def run(label, shown, models_dir=None):
         with open(SAMPLE, "w", encoding="utf-8") as out:
             out.write(done.stdout)
     with open(LOG, encoding="utf-8") as handle:
-        record = json.loads(handle.readlines()[-1])
+        lines = handle.readlines()
+    record = json.loads(lines[-1])  # the run's own record, with what README shows of it added
     record["readme"] = {"label": label, "command": shown, "wall_seconds": round(time.perf_counter() - start, 1),
                         "cpu": cpu_name()}
-    lines = open(LOG, encoding="utf-8").readlines()
     lines[-1] = json.dumps(record, sort_keys=True) + "\n"
     with open(LOG, "w", encoding="utf-8") as out:
         out.writelines(lines)

@@ -344,15 +344,16 @@ IDEAS = [("bidirectional", ["--bidirectional"]), ("400 tokens", ["--max_seq_len"
 
 
 def ideas_base(logs):
-    """The selected LSTM with the pooling and the truncation that did best on dev (three seeds)."""
-    flags = best(logs, selected_variants("--pooling", ("max", "mean"))(logs), SEEDS)
+    """(the selected LSTM's flags, them with the pooling and the truncation that did best on dev, three seeds)."""
+    reference = final_rows(logs)[0][1]
+    pooling = best(logs, selected_variants("--pooling", ("max", "mean"))(logs), SEEDS)
     truncation = best(logs, selected_variants("--truncation", ("tail", "head_tail"))(logs), SEEDS)
-    return flags + truncation[len(final_rows(logs)[0][1]):]
+    return reference, pooling + truncation[len(reference):]
 
 
 def ideas_grid(logs):
-    base = ideas_base(logs)
-    extra = " ".join(base[len(final_rows(logs)[0][1]):]).replace("--", "") or "as it was"
+    reference, base = ideas_base(logs)
+    extra = " ".join(base[len(reference):]).replace("--", "") or "as it was"
     return [(f"selected LSTM, {extra}", base)] + [
         (label, replaced(base, extra)) for label, extra in IDEAS]
 
