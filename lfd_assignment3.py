@@ -23,7 +23,7 @@ precision/recall/F1 and a confusion matrix, and can log one JSON record per run.
   python lfd_assignment3.py --embeddings glove_reviews.json --bidirectional --max_seq_len 200 \\
       --save_model runs/bilstm --results_file results.jsonl --predictions_file preds.tsv
 
-  # predict only: label new texts (one per line) with a saved model of either family, no training
+  # predict only: label new texts (one per line) with a saved model of any family, no training
   python lfd_assignment3.py --load_model runs/bilstm --predict_file new_reviews.txt
 
 Data lines are `<category> <sentiment> <id> <tokens...>`, lowercased and tokenized.
@@ -39,7 +39,6 @@ import gzip
 import hashlib
 import importlib.metadata
 import importlib.util
-import inspect
 import json
 import logging
 import math
@@ -55,6 +54,7 @@ import time
 import traceback
 import zlib
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -76,80 +76,224 @@ TASK_COLUMN = {"category": 0, "sentiment": 1}
 CONTRACTION = re.compile(r"(\w)(n't|'s|'m|'re|'ve|'ll|'d)\b")
 PUNCTUATION = re.compile(r"""([.,!?;:()"])""")
 BACKENDS = ("tensorflow", "jax", "torch")
-# Measured on a 2-core CPU, seconds per epoch of a 64-unit LSTM (README, "Speed").
+# --backend auto, fastest first. CPU: seconds per epoch of a 64-unit LSTM (bench/README.md). GPU: TensorFlow
+# runs the fused cuDNN kernel even with a padding mask, JAX and torch only without one (--padding pre).
 CPU_BACKEND_ORDER = ("jax", "tensorflow", "torch")
-# On a GPU, TensorFlow runs the fused cuDNN kernel even with a padding mask; JAX and torch do so
-# only without a mask (--padding pre). Masked, Keras' JAX loop ran 0.78 s per epoch of 800 reviews
-# at 400 tokens on an H100; the torch one did not finish two epochs in 60 s (bench/gpu_check.sh).
 GPU_BACKEND_ORDER = ("tensorflow", "jax", "torch")
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "nadam", "adamax", "adadelta")
+KERAS_OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad",
+                    "nadam": "Nadam", "adamax": "Adamax", "adadelta": "Adadelta"}
 MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
-SAVED_CONFIG = "lfd_config.json"  # beside a transformer's own config.json
-LEGACY_SAVED_CONFIG = "config.json"  # LSTM folders saved before the transformer family
-SAVED_KERAS_MODEL = "model.keras"
-SAVED_VOCABULARY = "vocabulary.json"
-SAVED_MODEL_KEYS = {"lstm": ("task", "max_seq_len", "padding"), "lm": ("task", "max_length"),
-                    "tfidf": ("task", "ngram_max", "sublinear_tf", "linear_model")}
-SAVED_LINEAR = "linear.npz"  # a saved tf-idf model: idf weights and the classifier's coefficients
-SAVED_TERMS = "terms.json"  # its vocabulary of n-grams, in column order
-TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
-                   "tokenizer.model")
-WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
-                "pytorch_model.bin.index.json")
 SCHEDULERS = ("constant", "linear", "polynomial", "cosine")
 # Which tokens a review longer than --max_seq_len or --max_length keeps: its start, its end, or the
 # first quarter and the last three quarters (Sun et al. 2019 kept 128 + 382 of BERT's 512).
 TRUNCATIONS = ("head", "tail", "head_tail")
 POOLINGS = ("last", "max", "mean")  # how the LSTM's outputs become one vector per review
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-# Training defaults that differ per family (None in argparse, resolved once the family is known).
-FAMILY_DEFAULTS = {"lstm": {"learning_rate": 1e-3, "epochs": 50},
-                   "lm": {"learning_rate": 5e-5, "epochs": 1, "weight_decay": 0.0},
-                   "tfidf": {}}
-# Flags that shape or train a model; --load_model takes them from the saved config.
-# Flags that only one family reads: giving one to the other family is an error.
-LSTM_FLAGS = {
-    "max_seq_len", "embeddings", "embedding_dim", "trainable_embeddings", "dense_after_embedding",
-    "lstm_layers", "lstm_units", "bidirectional", "dropout", "recurrent_dropout", "output_dropout",
-    "padding", "optimizer", "momentum", "clipnorm", "backend", "pooling", "truncation",
-}
-LM_FLAGS = {
-    "lm_name", "max_length", "pad_to_max_length", "group_by_length", "lr_scheduler_type", "warmup_ratio",
-    "lr_end", "lr_power", "gradient_accumulation_steps", "precision", "freeze_encoder", "trust_remote_code",
-    "eval_batch_size", "pad_to_multiple_of", "truncation",
-}
-TFIDF_FLAGS = {"linear_model", "C", "ngram_max", "min_df", "sublinear_tf"}
-# Gradient training: neither family's alone, but meaningless for the linear model.
-NEURAL_FLAGS = {"learning_rate", "weight_decay", "batch_size", "epochs", "patience"}
-FAMILY_FLAGS = {"lstm": LSTM_FLAGS, "lm": LM_FLAGS, "tfidf": TFIDF_FLAGS}
-# Flags a saved model decides (taken from it on --load_model), per family.
-SHARED_MODEL_FLAGS = {"task", "max_train_samples", "learning_rate", "weight_decay", "batch_size", "epochs",
-                      "patience", "seed"}
-MODEL_FLAGS = {
-    "lstm": SHARED_MODEL_FLAGS | (LSTM_FLAGS - {"backend"}),
-    "lm": SHARED_MODEL_FLAGS | (LM_FLAGS - {"trust_remote_code", "eval_batch_size", "precision", "pad_to_multiple_of"}),
-    "tfidf": {"task", "max_train_samples", "seed"} | TFIDF_FLAGS,
-}
+# CPU features that compute bf16 natively; elsewhere torch emulates bf16, up to 20 times slower than fp32.
+NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+CPUINFO = "/proc/cpuinfo"
+# A saved model is a folder: lfd_config.json (the tool, family, labels, config and every file's SHA-256)
+# beside the family's own files.
+SAVED_CONFIG = "lfd_config.json"
+SAVED_FILES = {"lstm": [("model.keras",), ("vocabulary.json",)],
+               "lm": [("config.json",), ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                                         "pytorch_model.bin.index.json"),
+                      ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
+                       "tokenizer.model")],
+               "tfidf": [("linear.npz",), ("terms.json",)]}
 
 log = logging.getLogger(PROG)
 
 
 class InputError(Exception):
-    """Bad input found before or while reading data: reported in one line, exit 2."""
+    """Bad input, found before or while reading it: reported in one line, exit status 2."""
 
 
 # ---------------------------------------------------------------------------
-# Command line
+# Command line: every flag declared once, in the group of the model families that read it
 # ---------------------------------------------------------------------------
+
+
+def number(kind, valid, what):
+    """An argparse type: a finite int or float for which valid(value) holds ("must be <what>")."""
+    def parse(text):
+        value = kind(text)
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+        if not valid(value):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text}")
+        return value
+    parse.__name__, parse.kind = kind.__name__, kind  # __name__: argparse's "invalid int value"
+    return parse
+
+
+POSITIVE_INT = number(int, lambda n: n > 0, "a positive integer")
+COUNT = number(int, lambda n: n >= 0, "0 or more")
+SEED = number(int, lambda n: 0 <= n < 2**32, "in [0, 2**32)")
+POSITIVE = number(float, lambda x: x > 0, "a positive number")
+NON_NEGATIVE = number(float, lambda x: x >= 0, "0 or more")
+FRACTION = number(float, lambda x: 0 <= x < 1, "in [0, 1)")
+BOOLEAN = argparse.BooleanOptionalAction
+# The groups of --help, and the model families whose runs read their flags; a flag given to another family
+# is an error. Flags marked "saved" shape or train a model: --save_model stores them, --load_model restores them.
+GROUPS = {"data": ("data (all models)", ("lstm", "lm", "tfidf")),
+          "lstm": ("LSTM (--model lstm)", ("lstm",)),
+          "lm": ("transformer (--model lm)", ("lm",)),
+          "tfidf": ("linear baseline (--model tfidf)", ("tfidf",)),
+          "training": ("training (--model lstm and lm)", ("lstm", "lm")),
+          "output": ("output and reuse (all models)", ("lstm", "lm", "tfidf"))}
+SAVED = True
+FLAGS = [  # (group, saved, names, argparse options)
+    ("data", False, ("-i", "--train_file"), dict(default="train.txt", metavar="FILE", help=(
+        "training data, one review a line: <category> <sentiment> <id> <tokens...>"))),
+    ("data", False, ("-d", "--dev_file"), dict(default="dev.txt", metavar="FILE", help=(
+        "development data: early stopping and the dev evaluation"))),
+    ("data", False, ("-t", "--test_file"), dict(metavar="FILE", help="test data; evaluated only when given")),
+    ("data", False, ("--predict_file",), dict(metavar="FILE", help=(
+        "unlabelled raw texts, one a line (lowercased and tokenized like the corpus): predicted labels go to "
+        "--predictions_file, or to stdout"))),
+    ("data", SAVED, ("--task",), dict(choices=sorted(TASK_COLUMN), default="category", help=(
+        "label column: the 6 categories or pos/neg sentiment"))),
+    ("data", SAVED, ("--max_train_samples",), dict(type=POSITIVE_INT, metavar="N", help=(
+        "train on the first N training reviews only (a quick smoke run)"))),
+    ("data", SAVED, ("--seed",), dict(type=SEED, default=1, metavar="N", help=(
+        "random seed, applied before anything random"))),
+    ("lstm", SAVED, ("-e", "--embeddings"), dict(default="glove_reviews.json", metavar="FILE", help=(
+        "pretrained word vectors: JSON {word: [floats]} or word2vec/GloVe text (word v1 ... vn, optionally .gz); "
+        "'none' trains embeddings from random initialisation"))),
+    ("lstm", SAVED, ("--embedding_dim",), dict(type=POSITIVE_INT, metavar="N", help=(
+        "embedding size with --embeddings none (50 if not given); with a file it is the file's, and if given "
+        "must match it"))),
+    ("lstm", SAVED, ("--trainable_embeddings",), dict(action=BOOLEAN, default=False, help=(
+        "update the pretrained vectors during training (frozen otherwise); always on with --embeddings none"))),
+    ("lstm", SAVED, ("--max_seq_len",), dict(type=POSITIVE_INT, default=50, metavar="N", help=(
+        "tokens kept of each review (the course's cut-off is 50; the median review has about 100)"))),
+    ("lstm", SAVED, ("--padding",), dict(choices=("mask", "pre"), default="mask", help=(
+        "mask: pad at the end and mask padding out; pre: pad at the start, no mask (lets JAX and torch use "
+        "cuDNN on a GPU)"))),
+    ("lstm", SAVED, ("--dense_after_embedding",), dict(type=POSITIVE_INT, metavar="UNITS", help=(
+        "add a per-token dense layer (ReLU) of UNITS between embedding and LSTM"))),
+    ("lstm", SAVED, ("--lstm_layers",), dict(type=POSITIVE_INT, default=1, metavar="N", help=(
+        "stacked LSTM layers (all but the last return sequences)"))),
+    ("lstm", SAVED, ("--lstm_units",), dict(type=POSITIVE_INT, default=128, metavar="N", help=(
+        "units per LSTM layer (per direction with --bidirectional)"))),
+    ("lstm", SAVED, ("--bidirectional",), dict(action=BOOLEAN, default=False, help=(
+        "read each review in both directions"))),
+    ("lstm", SAVED, ("--dropout",), dict(type=FRACTION, default=0.0, metavar="RATE", help=(
+        "LSTM dropout: fraction of the input connections dropped at each step"))),
+    ("lstm", SAVED, ("--recurrent_dropout",), dict(type=FRACTION, default=0.0, metavar="RATE", help=(
+        "LSTM recurrent dropout: fraction of the recurrent state connections dropped (on a GPU this disables "
+        "the fused cuDNN kernel: much slower)"))),
+    ("lstm", SAVED, ("--pooling",), dict(choices=POOLINGS, default="last", help=(
+        "what the classifier reads: the last LSTM state (last), or the maximum (max) or mean (mean) of the last "
+        "layer's outputs over all steps of the review, padding excluded (max: Conneau et al. 2017's BiLSTM-max)"))),
+    ("lstm", SAVED, ("--output_dropout",), dict(type=FRACTION, default=0.0, metavar="RATE", help=(
+        "dropout before the softmax output layer"))),
+    ("lstm", SAVED, ("--optimizer",), dict(choices=tuple(KERAS_OPTIMIZERS), default="adam", help=(
+        "the Keras optimizer (the transformer trains with the Trainer's AdamW)"))),
+    ("lstm", SAVED, ("--momentum",), dict(type=NON_NEGATIVE, default=0.0, metavar="M", help=(
+        "momentum, for sgd and rmsprop only"))),
+    ("lstm", SAVED, ("--clipnorm",), dict(type=POSITIVE, metavar="NORM", help="clip each gradient to this norm")),
+    ("lstm", False, ("--backend",), dict(choices=("auto",) + BACKENDS, default="auto", help=(
+        "Keras backend; auto honours KERAS_BACKEND, else takes the fastest installed one for the device "
+        "(CPU: jax, tensorflow, torch; GPU: tensorflow, jax, torch)"))),
+    ("lm", SAVED, ("--lm_name",), dict(default="bert-base-uncased", metavar="NAME_OR_DIR", help=(
+        "pretrained model: a local folder (config, weights, tokenizer) or a Hugging Face hub id, which offline "
+        "must already be in the cache"))),
+    ("lm", SAVED, ("--max_length",), dict(type=POSITIVE_INT, default=100, metavar="N", help=(
+        "subword tokens kept per review, special tokens included (longer ones are cut)"))),
+    ("lm", SAVED, ("--pad_to_max_length",), dict(action="store_true", help=(
+        "pad every review to --max_length (the usual recipe) instead of to the longest review of its batch: "
+        "the model reads the same tokens, only slower (README)"))),
+    ("lm", False, ("--pad_to_multiple_of",), dict(type=POSITIVE_INT, default=1, metavar="N", help=(
+        "round each batch's length up to a multiple of N tokens (8 suits the tensor cores of older GPUs)"))),
+    ("lm", SAVED, ("--group_by_length",), dict(action=BOOLEAN, default=True, help=(
+        "train on batches of reviews of similar length (in random order), so batches need little padding"))),
+    ("lm", SAVED, ("--lr_scheduler_type",), dict(choices=SCHEDULERS, default="linear", help=(
+        "learning-rate schedule after warm-up: constant, linear decay to 0, polynomial decay to --lr_end, "
+        "cosine"))),
+    ("lm", SAVED, ("--warmup_ratio",), dict(type=FRACTION, default=0.0, metavar="RATIO", help=(
+        "share of the training steps spent warming the learning rate up from 0"))),
+    ("lm", SAVED, ("--lr_end",), dict(type=NON_NEGATIVE, metavar="LR", help=(
+        "final learning rate of --lr_scheduler_type polynomial (default 1e-7)"))),
+    ("lm", SAVED, ("--lr_power",), dict(type=POSITIVE, metavar="P", help=(
+        "power of --lr_scheduler_type polynomial (default 1.0: linear to --lr_end)"))),
+    ("lm", SAVED, ("--gradient_accumulation_steps",), dict(type=POSITIVE_INT, default=1, metavar="N", help=(
+        "add up the gradients of N batches per update (effective batch N x --batch_size)"))),
+    ("lm", SAVED, ("--freeze_encoder",), dict(action="store_true", help=(
+        "train only the classification head: the pretrained encoder as a fixed feature extractor"))),
+    ("lm", False, ("--precision",), dict(choices=PRECISIONS, default="auto", help=(
+        "auto: bf16 where the hardware computes it natively (a GPU of compute capability 8.0 or later; a CPU "
+        "with AVX-512 BF16 or AMX), else fp16 on a GPU and fp32 on a CPU (emulated bf16 measured up to 20 times "
+        "slower; see README); the record says which and why"))),
+    ("lm", False, ("--trust_remote_code",), dict(action="store_true", help=(
+        "allow a model that ships its own Python code to run it (off: such models fail)"))),
+    ("lm", False, ("--eval_batch_size",), dict(type=POSITIVE_INT, default=64, metavar="N", help=(
+        "batch size for evaluation and prediction"))),
+    ("tfidf", SAVED, ("--linear_model",), dict(choices=("svm", "logreg"), default="svm", help=(
+        "svm: linear support vector machine (LinearSVC); logreg: logistic regression. Confidences are a softmax "
+        "of the decision scores (for svm not calibrated)"))),
+    ("tfidf", SAVED, ("-C", "--C"), dict(type=POSITIVE, default=1.0, metavar="C", help=(
+        "inverse regularisation strength of the linear model"))),
+    ("tfidf", SAVED, ("--ngram_max",), dict(type=POSITIVE_INT, default=2, metavar="N", help=(
+        "word n-grams of length 1 to N are the features"))),
+    ("tfidf", SAVED, ("--min_df",), dict(type=POSITIVE_INT, default=1, metavar="N", help=(
+        "keep n-grams that occur in at least N training reviews"))),
+    ("tfidf", SAVED, ("--sublinear_tf",), dict(action=BOOLEAN, default=True, help=(
+        "term frequency as 1 + log(tf) instead of the raw count"))),
+    ("training", SAVED, ("--truncation",), dict(choices=TRUNCATIONS, default="head", help=(
+        "which tokens a review longer than --max_seq_len or --max_length keeps: its start (head), its end "
+        "(tail), or the first quarter and the last three quarters (head_tail, after Sun et al. 2019)"))),
+    ("training", SAVED, ("--learning_rate",), dict(type=POSITIVE, metavar="LR", help=(
+        "peak learning rate (default: 1e-3 for lstm, 5e-5 for lm)"))),
+    ("training", SAVED, ("--weight_decay",), dict(type=NON_NEGATIVE, metavar="WD", help=(
+        "decoupled weight decay (if not given: lstm the optimizer's own, 0.004 for adamw, none for the others; "
+        "lm 0)"))),
+    ("training", SAVED, ("--batch_size",), dict(type=POSITIVE_INT, default=32, metavar="N", help=(
+        "training batch size"))),
+    ("training", SAVED, ("--epochs",), dict(type=POSITIVE_INT, metavar="N", help=(
+        "maximum epochs; early stopping may end training sooner (default: 50 for lstm, 1 for lm as in the "
+        "assignment)"))),
+    ("training", SAVED, ("--patience",), dict(type=COUNT, default=3, metavar="N", help=(
+        "stop after this many epochs without a lower dev loss and restore the best weights; 0 disables early "
+        "stopping"))),
+    ("output", False, ("--results_file",), dict(metavar="FILE", help=(
+        "append one JSON line per run: config, versions, data hashes, metrics, timings"))),
+    ("output", False, ("--predictions_file",), dict(metavar="FILE", help=(
+        "write a TSV (id, gold, predicted, confidence, text, split) of every evaluated or predicted review"))),
+    ("output", False, ("--confusion_png",), dict(metavar="FILE", help=(
+        "draw the confusion matrix of each evaluated split into this PNG"))),
+    ("output", False, ("--save_model",), dict(metavar="DIR", help=(
+        "save the trained model, vocabulary, labels and config into DIR"))),
+    ("output", False, ("--load_model",), dict(metavar="DIR", help=(
+        "skip training: load a model saved with --save_model and evaluate it on --dev_file/--test_file or label "
+        "--predict_file"))),
+    ("output", False, ("--verbose",), dict(type=int, choices=(0, 1, 2), help=(
+        "training progress: 0 silent, 1 progress bar, 2 one line per epoch (default: 1 at a terminal, 2 when "
+        "output goes to a file or pipe)"))),
+    ("output", False, ("--debug",), dict(action="store_true", help=(
+        "after a one-line error, also show the traceback behind it (or set LFD_DEBUG=1)"))),
+]
+# Defaults that differ per family: None in argparse, filled in once the family is known.
+FAMILY_DEFAULTS = {"lstm": {"learning_rate": 1e-3, "epochs": 50},
+                   "lm": {"learning_rate": 5e-5, "epochs": 1, "weight_decay": 0.0}, "tfidf": {}}
+
+
+def dest(names):
+    return names[-1].lstrip("-")
+
+
+def family_flags(family, saved_only=False):
+    """The flags a run of `family` reads (or, saved_only, those its saved model stores)."""
+    return {dest(names) for group, saved, names, _ in FLAGS
+            if family in GROUPS[group][1] and (saved or not saved_only)}
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Show defaults, except the empty ones (None), which say nothing."""
 
     def _get_help_string(self, action):
-        if action.default is None:
-            return action.help
-        return super()._get_help_string(action)
+        return action.help if action.default is None else super()._get_help_string(action)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -160,220 +304,20 @@ class OneLineErrorParser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def positive_int(text):
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def non_negative_int(text):
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
-
-
-def finite_float(text):
-    value = float(text)
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
-    return value
-
-
-def positive_float(text):
-    value = finite_float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def non_negative_float(text):
-    value = finite_float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
-
-
-def seed_value(text):
-    value = int(text)
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(f"must be in [0, 2**32), got {text}")
-    return value
-
-
-def rate(text):
-    value = float(text)
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
-    return value
-
-
 def build_parser():
     parser = OneLineErrorParser(
-        prog=PROG,
-        description="Train and evaluate text classifiers on the product-review data: an LSTM over "
-        "word embeddings (--model lstm, the default), a fine-tuned pretrained transformer (--model lm) "
-        "or a linear classifier over tf-idf n-grams (--model tfidf, the baseline).",
-        formatter_class=HelpFormatter,
-        allow_abbrev=False,
+        prog=PROG, formatter_class=HelpFormatter, allow_abbrev=False,
+        description="Train and evaluate text classifiers on the product-review data: an LSTM over word "
+        "embeddings (--model lstm, the default), a fine-tuned pretrained transformer (--model lm) or a linear "
+        "classifier over tf-idf n-grams (--model tfidf, the baseline).",
         epilog="Errors in input files or flags are reported in one line with exit status 2. "
-        "See README.md for measured speeds and examples.",
-    )
-    parser.add_argument("--model", choices=tuple(FAMILY_FLAGS), default="lstm",
+        "See README.md for measured speeds and examples.")
+    parser.add_argument("--model", choices=("lstm", "lm", "tfidf"), default="lstm",
                         help="model family: lstm (Keras, word embeddings), lm (Hugging Face transformer) or "
                         "tfidf (a linear classifier on tf-idf n-grams, scikit-learn: the baseline)")
-    data = parser.add_argument_group("data")
-    data.add_argument("-i", "--train_file", default="train.txt", metavar="FILE",
-                      help="training data, one review a line: <category> <sentiment> <id> <tokens...>")
-    data.add_argument("-d", "--dev_file", default="dev.txt", metavar="FILE",
-                      help="development data: early stopping and the dev evaluation")
-    data.add_argument("-t", "--test_file", default=None, metavar="FILE",
-                      help="test data; evaluated only when given")
-    data.add_argument("--predict_file", default=None, metavar="FILE",
-                      help="unlabelled raw texts, one a line (lowercased and tokenized like the corpus): "
-                      "predicted labels go to --predictions_file, or to stdout")
-    data.add_argument("--task", choices=sorted(TASK_COLUMN), default="category",
-                      help="label column: the 6 categories or pos/neg sentiment")
-    data.add_argument("--max_train_samples", type=positive_int, default=None, metavar="N",
-                      help="train on the first N training reviews only (a quick smoke run)")
-    data.add_argument("--max_seq_len", type=positive_int, default=50, metavar="N",
-                      help="LSTM: tokens kept of each review (the course's cut-off is 50; "
-                      "the median review has about 100)")
-    data.add_argument("--truncation", choices=TRUNCATIONS, default="head",
-                      help="LSTM and lm: which tokens a review longer than --max_seq_len or --max_length keeps: "
-                      "its start (head), its end (tail), or the first quarter and the last three quarters "
-                      "(head_tail, after Sun et al. 2019)")
-
-    emb = parser.add_argument_group("embeddings (LSTM)")
-    emb.add_argument("-e", "--embeddings", default="glove_reviews.json", metavar="FILE",
-                     help="pretrained word vectors: JSON {word: [floats]} or word2vec/GloVe text "
-                     "(word v1 ... vn, optionally .gz); 'none' trains embeddings from random initialisation")
-    emb.add_argument("--embedding_dim", type=positive_int, default=None, metavar="N",
-                     help="embedding size with --embeddings none (50 if not given); "
-                     "with a file it is the file's, and if given must match it")
-    emb.add_argument("--trainable_embeddings", action=argparse.BooleanOptionalAction, default=False,
-                     help="update the pretrained vectors during training (frozen otherwise); "
-                     "always on with --embeddings none")
-    emb.add_argument("--dense_after_embedding", type=positive_int, default=None, metavar="UNITS",
-                     help="add a per-token dense layer (ReLU) of UNITS between embedding and LSTM")
-
-    lstm = parser.add_argument_group("LSTM model")
-    lstm.add_argument("--lstm_layers", type=positive_int, default=1, metavar="N",
-                      help="stacked LSTM layers (all but the last return sequences)")
-    lstm.add_argument("--lstm_units", type=positive_int, default=128, metavar="N",
-                      help="units per LSTM layer (per direction with --bidirectional)")
-    lstm.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=False,
-                      help="read each review in both directions")
-    lstm.add_argument("--dropout", type=rate, default=0.0, metavar="RATE",
-                      help="LSTM dropout: fraction of the input connections dropped at each step")
-    lstm.add_argument("--recurrent_dropout", type=rate, default=0.0, metavar="RATE",
-                      help="LSTM recurrent dropout: fraction of the recurrent state connections dropped "
-                      "(on a GPU this disables the fused cuDNN kernel: much slower)")
-    lstm.add_argument("--output_dropout", type=rate, default=0.0, metavar="RATE",
-                      help="dropout before the softmax output layer")
-    lstm.add_argument("--pooling", choices=POOLINGS, default="last",
-                      help="what the classifier reads: the last LSTM state (last), or the maximum (max) or mean "
-                      "(mean) of the last layer's outputs over all steps of the review, padding excluded "
-                      "(max: Conneau et al. 2017's BiLSTM-max)")
-    lstm.add_argument("--padding", choices=("mask", "pre"), default="mask",
-                      help="mask: pad at the end and mask padding out; pre: pad at the start, no mask "
-                      "(lets JAX and torch use cuDNN on a GPU)")
-
-    lm = parser.add_argument_group("transformer (--model lm)")
-    lm.add_argument("--lm_name", default="bert-base-uncased", metavar="NAME_OR_DIR",
-                    help="pretrained model: a local folder (config, weights, tokenizer) or a Hugging Face hub "
-                    "id, which offline must already be in the cache")
-    lm.add_argument("--max_length", type=positive_int, default=100, metavar="N",
-                    help="subword tokens kept per review, special tokens included (longer ones are cut)")
-    lm.add_argument("--pad_to_max_length", action="store_true",
-                    help="pad every review to --max_length (the usual recipe) instead of to the longest "
-                    "review of its batch: the model reads the same tokens, only slower (README)")
-    lm.add_argument("--pad_to_multiple_of", type=positive_int, default=1, metavar="N",
-                    help="round each batch's length up to a multiple of N tokens (8 suits the tensor cores "
-                    "of older GPUs)")
-    lm.add_argument("--group_by_length", action=argparse.BooleanOptionalAction, default=True,
-                    help="train on batches of reviews of similar length (in random order), so batches "
-                    "need little padding")
-    lm.add_argument("--lr_scheduler_type", choices=SCHEDULERS, default="linear",
-                    help="learning-rate schedule after warm-up: constant, linear decay to 0, polynomial "
-                    "decay to --lr_end, cosine")
-    lm.add_argument("--warmup_ratio", type=rate, default=0.0, metavar="RATIO",
-                    help="share of the training steps spent warming the learning rate up from 0")
-    lm.add_argument("--lr_end", type=non_negative_float, default=None, metavar="LR",
-                    help="final learning rate of --lr_scheduler_type polynomial (default 1e-7)")
-    lm.add_argument("--lr_power", type=positive_float, default=None, metavar="P",
-                    help="power of --lr_scheduler_type polynomial (default 1.0: linear to --lr_end)")
-    lm.add_argument("--gradient_accumulation_steps", type=positive_int, default=1, metavar="N",
-                    help="add up the gradients of N batches per update (effective batch N x --batch_size)")
-    lm.add_argument("--precision", choices=PRECISIONS, default="auto",
-                    help="auto: bf16 where the hardware computes it natively (a GPU of compute capability 8.0 "
-                    "or later; a CPU with AVX-512 BF16 or AMX), else fp16 on a GPU and fp32 on a CPU (emulated "
-                    "bf16 measured up to 20 times slower; see README); the record says which and why")
-    lm.add_argument("--freeze_encoder", action="store_true",
-                    help="train only the classification head: the pretrained encoder as a fixed feature "
-                    "extractor")
-    lm.add_argument("--trust_remote_code", action="store_true",
-                    help="allow a model that ships its own Python code to run it (off: such models fail)")
-    lm.add_argument("--eval_batch_size", type=positive_int, default=64, metavar="N",
-                    help="batch size for evaluation and prediction")
-
-    linear = parser.add_argument_group("linear baseline (--model tfidf)")
-    linear.add_argument("--linear_model", choices=("svm", "logreg"), default="svm",
-                        help="svm: linear support vector machine (LinearSVC); logreg: logistic regression. "
-                        "Confidences are a softmax of the decision scores (for svm not calibrated)")
-    linear.add_argument("-C", "--C", type=positive_float, default=1.0, metavar="C",
-                        help="inverse regularisation strength of the linear model")
-    linear.add_argument("--ngram_max", type=positive_int, default=2, metavar="N",
-                        help="word n-grams of length 1 to N are the features")
-    linear.add_argument("--min_df", type=positive_int, default=1, metavar="N",
-                        help="keep n-grams that occur in at least N training reviews")
-    linear.add_argument("--sublinear_tf", action=argparse.BooleanOptionalAction, default=True,
-                        help="term frequency as 1 + log(tf) instead of the raw count")
-
-    train = parser.add_argument_group("training")
-    train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
-                       help="LSTM optimizer (the transformer trains with the Trainer's AdamW)")
-    train.add_argument("--learning_rate", type=positive_float, default=None, metavar="LR",
-                       help="peak learning rate (default: 1e-3 for lstm, 5e-5 for lm)")
-    train.add_argument("--momentum", type=non_negative_float, default=0.0, metavar="M",
-                       help="momentum, for sgd and rmsprop only")
-    train.add_argument("--weight_decay", type=non_negative_float, default=None, metavar="WD",
-                       help="decoupled weight decay (if not given: lstm the optimizer's own, 0.004 for adamw, "
-                       "none for the others; lm 0)")
-    train.add_argument("--clipnorm", type=positive_float, default=None, metavar="NORM",
-                       help="LSTM: clip each gradient to this norm")
-    train.add_argument("--batch_size", type=positive_int, default=32, metavar="N", help="training batch size")
-    train.add_argument("--epochs", type=positive_int, default=None, metavar="N",
-                       help="maximum epochs; early stopping may end training sooner (default: 50 for lstm, "
-                       "1 for lm as in the assignment)")
-    train.add_argument("--patience", type=non_negative_int, default=3, metavar="N",
-                       help="stop after this many epochs without a lower dev loss and restore the best "
-                       "weights; 0 disables early stopping")
-    train.add_argument("--seed", type=seed_value, default=1, metavar="N",
-                       help="random seed, applied before anything random")
-    train.add_argument("--backend", choices=("auto",) + BACKENDS, default="auto",
-                       help="LSTM: Keras backend; auto honours KERAS_BACKEND, else takes the fastest installed "
-                       "one for the device (CPU: jax, tensorflow, torch; GPU: tensorflow, jax, torch)")
-    train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
-                       help="training progress: 0 silent, 1 progress bar, 2 one line per epoch (default: "
-                       "1 at a terminal, 2 when output goes to a file or pipe)")
-
-    out = parser.add_argument_group("output and reuse")
-    out.add_argument("--results_file", default=None, metavar="FILE",
-                     help="append one JSON line per run: config, versions, data hashes, metrics, timings")
-    out.add_argument("--predictions_file", default=None, metavar="FILE",
-                     help="write a TSV (id, gold, predicted, confidence, text, split) of every evaluated "
-                     "or predicted review")
-    out.add_argument("--confusion_png", default=None, metavar="FILE",
-                     help="draw the confusion matrix of each evaluated split into this PNG")
-    out.add_argument("--save_model", default=None, metavar="DIR",
-                     help="save the trained model, vocabulary, labels and config into DIR")
-    out.add_argument("--load_model", default=None, metavar="DIR",
-                     help="skip training: load a model saved with --save_model and evaluate it on "
-                     "--dev_file/--test_file or label --predict_file")
-    parser.add_argument("--debug", action="store_true",
-                        help="after a one-line error, also show the traceback behind it (or set LFD_DEBUG=1)")
+    groups = {name: parser.add_argument_group(title) for name, (title, _) in GROUPS.items()}
+    for group, _, names, options in FLAGS:
+        groups[group].add_argument(*names, **options)
     return parser
 
 
@@ -392,16 +336,10 @@ def explicit_flags(parser, argv):
 
 def check_flags(args, given):
     """Refuse flag combinations that cannot mean what the user wants."""
-    if not args.load_model:
-        family = args.model
-        for other, flags in FAMILY_FLAGS.items():
-            wrong = sorted(given & (flags - FAMILY_FLAGS[family]))
-            if other != family and wrong:
-                raise InputError(f"--{wrong[0]} applies to --model {other}, not --model {family}")
-        wrong = sorted(given & NEURAL_FLAGS) if family == "tfidf" else []
-        if wrong:
-            raise InputError(f"--{wrong[0]} applies to --model lstm and lm, not --model tfidf (it is not "
-                             "trained by gradient steps)")
+    families = {dest(names): GROUPS[group][1] for group, _, names, _ in FLAGS}
+    wrong = sorted(given - family_flags(args.model) - {"model"}, key=lambda name: (len(families[name]), name))
+    if wrong and not args.load_model:
+        raise InputError(f"--{wrong[0]} applies to --model {' and '.join(families[wrong[0]])}, not --model {args.model}")
     if args.lr_scheduler_type != "polynomial" and ({"lr_end", "lr_power"} & given):
         raise InputError("--lr_end and --lr_power apply to --lr_scheduler_type polynomial only")
     if args.pad_to_max_length and "group_by_length" in given and args.group_by_length:
@@ -417,7 +355,7 @@ def check_flags(args, given):
     if args.embeddings.lower() == "none" and "trainable_embeddings" in given and not args.trainable_embeddings:
         raise InputError("--no-trainable_embeddings with --embeddings none would leave random vectors untrained")
     if args.load_model:
-        ignored = sorted(given & (set().union(*MODEL_FLAGS.values()) | {"model"}))
+        ignored = sorted(given & (set().union(*(family_flags(f, True) for f in FAMILY_DEFAULTS)) | {"model"}))
         if ignored:
             log.warning("ignored with --load_model (the saved config decides): %s",
                         ", ".join("--" + name for name in ignored))
@@ -427,14 +365,22 @@ def check_flags(args, given):
             raise InputError("--save_model and --load_model exclude each other: the model is already saved")
 
 
+def apply_family_defaults(args, family):
+    for name, value in FAMILY_DEFAULTS[family].items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    if args.verbose is None:  # a progress bar redrawn with \r only reads well at a terminal
+        args.verbose = 1 if sys.stdout.isatty() else 2
+
+
 # ---------------------------------------------------------------------------
-# Data I/O
+# Data
 # ---------------------------------------------------------------------------
 
 
 @dataclass
 class Split:
-    """One data file: ids, token lists and (unless unlabelled) label strings."""
+    """One data file: ids, token lists and (unless unlabelled) gold label strings."""
 
     name: str
     path: str
@@ -445,15 +391,15 @@ class Split:
 
 @dataclass
 class Data:
-    """Everything the model families share: the splits, the label order and the
-    SHA-256 of every input file, taken when it was read."""
+    """What the families share: the splits, the label order (sorted, from train) and the SHA-256
+    of every input file, taken when it was read."""
 
-    labels: list
+    label_order: list
     splits: dict = field(default_factory=dict)
     sha256: dict = field(default_factory=dict)
 
     def label_ids(self, split):
-        index = {label: i for i, label in enumerate(self.labels)}
+        index = {label: i for i, label in enumerate(self.label_order)}
         return np.array([index[label] for label in split.labels], dtype=np.int64)
 
 
@@ -516,26 +462,26 @@ def read_unlabelled(path, flag="--predict_file"):
     return Split("predict", path, ids, texts)
 
 
-def read_data(args, labels=None):
+def read_data(args, label_order=None):
     """Read every data file the flags name; labels are sorted and fit on train only."""
-    data = Data(labels)
-    if labels is None:
+    data = Data(label_order)
+    if label_order is None:
         train = read_corpus(args.train_file, args.task, "--train_file", "train")
         if args.max_train_samples:
             keep = args.max_train_samples
             train = Split("train", train.path, train.ids[:keep], train.texts[:keep], train.labels[:keep])
-        data.labels = sorted(set(train.labels))
-        if len(data.labels) < 2:
-            raise InputError(f"--train_file {args.train_file}: only one label ({data.labels[0]}) "
+        data.label_order = sorted(set(train.labels))
+        if len(data.label_order) < 2:
+            raise InputError(f"--train_file {args.train_file}: only one label ({data.label_order[0]}) "
                              f"for --task {args.task}")
         data.splits["train"] = train
     for name, path in (("dev", args.dev_file), ("test", args.test_file)):
         if path:
             split = read_corpus(path, args.task, f"--{name}_file", name)
-            unknown = sorted(set(split.labels) - set(data.labels))
+            unknown = sorted(set(split.labels) - set(data.label_order))
             if unknown:
                 raise InputError(f"--{name}_file {path}: label(s) {', '.join(unknown)} not seen in training "
-                                 f"(known: {', '.join(data.labels)})")
+                                 f"(known: {', '.join(data.label_order)})")
             data.splits[name] = split
     if args.predict_file:
         data.splits["predict"] = read_unlabelled(args.predict_file)
@@ -612,6 +558,206 @@ def read_text_vectors(handle, path, flag):
     if repeated:
         log.warning("%s %s: %d repeated words keep their first vector", flag, path, repeated)
     return words, rows
+
+
+# ---------------------------------------------------------------------------
+# Evaluation and report (shared by the model families)
+# ---------------------------------------------------------------------------
+
+
+def evaluate(gold, predicted, labels):
+    """Accuracy, macro F1, per-class precision/recall/F1/support and the confusion matrix."""
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    ids = list(range(len(labels)))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        gold, predicted, labels=ids, zero_division=0)
+    return {
+        "accuracy": float(np.mean(np.asarray(gold) == np.asarray(predicted))),
+        "macro_f1": float(np.mean(f1)),
+        "per_class": {label: {"precision": float(precision[i]), "recall": float(recall[i]),
+                              "f1": float(f1[i]), "support": int(support[i])}
+                      for i, label in enumerate(labels)},
+        "confusion_matrix": confusion_matrix(gold, predicted, labels=ids).tolist(),
+    }
+
+
+def format_metrics(name, metrics, labels):
+    """The printed report of one split: scores, per-class table, labelled confusion matrix."""
+    width = max(len(label) for label in labels + ["macro avg"])
+    lines = [f"== {name}: accuracy {metrics['accuracy']:.4f}, macro F1 {metrics['macro_f1']:.4f} ==",
+             f"{'':{width}}  precision  recall      f1  support"]
+    for label in labels:
+        row = metrics["per_class"][label]
+        lines.append(f"{label:{width}}  {row['precision']:9.4f}  {row['recall']:6.4f}  "
+                     f"{row['f1']:6.4f}  {row['support']:7d}")
+    lines.append("confusion matrix (rows: gold, columns: predicted)")
+    cell = max(width, max(len(str(c)) for row in metrics["confusion_matrix"] for c in row))
+    lines.append(f"{'':{width}}  " + " ".join(f"{label[:cell]:>{cell}}" for label in labels))
+    for label, row in zip(labels, metrics["confusion_matrix"], strict=True):
+        lines.append(f"{label:{width}}  " + " ".join(f"{count:>{cell}}" for count in row))
+    return "\n".join(lines)
+
+
+def draw_confusion(path, results, labels):
+    """One panel per evaluated split, counts written in the cells."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results)
+    figure, axes = plt.subplots(1, len(names), figsize=(5.2 * len(names), 4.6), squeeze=False)
+    for axis, name in zip(axes[0], names, strict=True):
+        matrix = np.asarray(results[name]["confusion_matrix"])
+        axis.imshow(matrix, cmap="Blues")
+        axis.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+        axis.set_yticks(range(len(labels)), labels)
+        axis.set_xlabel("predicted")
+        axis.set_ylabel("gold")
+        axis.set_title(f"{name}: accuracy {results[name]['accuracy']:.3f}")
+        for (row, column), count in np.ndenumerate(matrix):
+            axis.text(column, row, str(count), ha="center", va="center",
+                      color="white" if count > matrix.max() / 2 else "black")
+    figure.tight_layout()
+    try:
+        with atomic_path(path) as temporary:
+            figure.savefig(temporary, format="png", dpi=120)
+    except OSError as error:
+        raise InputError(f"--confusion_png {path}: cannot be written ({error.strerror or error}); "
+                         "nothing was written") from None
+    finally:
+        plt.close(figure)
+
+
+def write_predictions(path, data, probabilities):
+    """TSV for error analysis, one row per review of every split that was run ('-': stdout)."""
+    def write_rows(out):
+        writer = csv.writer(out, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+        writer.writerow(["id", "gold", "predicted", "confidence", "text", "split"])
+        for name, probs in probabilities.items():
+            split = data.splits[name]
+            gold = split.labels or [""] * len(split.ids)
+            for i, row in enumerate(probs):
+                writer.writerow([split.ids[i], gold[i], data.label_order[int(row.argmax())],
+                                 f"{row.max():.4f}", " ".join(split.texts[i]), name])
+
+    try:
+        if path == "-":
+            write_rows(sys.stdout)
+            sys.stdout.flush()
+            return
+        with atomic_path(path) as temporary:
+            with open(temporary, "w", encoding="utf-8", newline="") as out:
+                write_rows(out)
+    except OSError as error:
+        raise InputError(f"--predictions_file {path}: cannot be written ({error.strerror or error}); "
+                         "nothing was written") from None
+
+
+def print_unlabelled(split, probs, labels):
+    print("== predictions (predicted, confidence, text) ==")
+    for i, row in enumerate(probs):
+        print(f"{labels[int(row.argmax())]}\t{row.max():.4f}\t{' '.join(split.texts[i])}")
+
+
+@dataclass
+class Trained:
+    """What a family's train_or_load returns: the classifier, the record's "train" part (timings, history,
+    parameters) and where it ran."""
+
+    classifier: "Classifier"
+    info: dict
+    backend: str
+    device: str
+    libraries: list  # whose versions the record names, besides numpy and scikit-learn
+
+
+def report(args, data, probabilities, trained, predict_seconds, commit, argv):
+    """Print every split's scores, write the requested files; returns the run record."""
+    results, labels = {}, data.label_order
+    for name, probs in probabilities.items():
+        split = data.splits[name]
+        if split.labels is None:
+            if not args.predictions_file:
+                print_unlabelled(split, probs, labels)
+            continue
+        gold, predicted = data.label_ids(split), probs.argmax(axis=1)
+        results[name] = evaluate(gold, predicted, labels)
+        results[name]["examples"] = len(split.ids)
+        # label ids in file order, for paired significance tests between runs
+        results[name]["gold"], results[name]["predicted"] = np.asarray(gold).tolist(), predicted.tolist()
+        print(format_metrics(f"{name} ({split.path}, {len(split.ids)} reviews)", results[name], labels))
+    if args.predictions_file:
+        write_predictions(args.predictions_file, data, probabilities)
+        log.info("predictions written to %s", args.predictions_file)
+    if args.confusion_png and results:
+        draw_confusion(args.confusion_png, results, labels)
+        log.info("confusion matrix drawn in %s", args.confusion_png)
+    elif args.confusion_png:
+        log.warning("--confusion_png %s not drawn: no labelled split was evaluated", args.confusion_png)
+    record = {
+        "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": [PROG] + list(argv), "config": vars(args), "family": args.model,
+        "backend": trained.backend, "device": trained.device,
+        "versions": library_versions(["numpy", "scikit-learn"] + trained.libraries), "git_commit": commit,
+        "data_sha256": data.sha256, "labels": labels, "splits_evaluated": sorted(results),
+        "test_evaluated": "test" in results, "results": results, "train": trained.info,
+        "predict_seconds": predict_seconds,
+        "predict_examples_per_second": {name: round(results[name]["examples"] / seconds, 1)
+                                        for name, seconds in predict_seconds.items() if seconds and name in results},
+        "peak_memory_mib": peak_memory_mib(), "gpu_peak_memory_mib": gpu_peak_memory_mib(),
+    }
+    if args.results_file:
+        append_jsonl(args.results_file, record)
+        log.info("run record appended to %s", args.results_file)
+    return record
+
+
+def git_commit():
+    """The script's git commit, with '-dirty' when the script differs from it; None outside git.
+
+    Only the script counts: logs that a sweep appends to in the same checkout do not make it dirty.
+    """
+    script = os.path.abspath(__file__)
+    folder = os.path.dirname(script)
+    try:
+        commit = subprocess.run(["git", "-C", folder, "rev-parse", "HEAD"], capture_output=True,
+                                text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", folder, "status", "--porcelain", "--", script],
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("-dirty" if dirty else "")
+
+
+def library_versions(names):
+    versions = {"python": platform.python_version()}
+    for name in names:
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            versions[name] = importlib.metadata.version(name)
+    return versions
+
+
+def gpu_peak_memory_mib():
+    """Peak GPU memory torch allocated in this run (None without torch or a GPU)."""
+    torch = sys.modules.get("torch")
+    if torch is None or not torch.cuda.is_available():
+        return None
+    return round(torch.cuda.max_memory_allocated() / 2**20, 1)
+
+
+def peak_memory_mib():
+    """Peak resident memory of this process (None where the resource module is missing)."""
+    if resource is None:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
+
+
+# ---------------------------------------------------------------------------
+# Records and saving: every write, and reading a saved model
+# ---------------------------------------------------------------------------
 
 
 def sha256_file(path):
@@ -819,8 +965,7 @@ def check_model_folder(path):
     except (OSError, ValueError, RecursionError):
         saved = None
     if not (isinstance(saved, dict) and saved.get("tool") == PROG and isinstance(saved.get("files"), dict)):
-        older = (isinstance(saved, dict) and saved.get("family") in MODEL_FLAGS
-                 or not os.path.exists(os.path.join(path, SAVED_CONFIG)) and saved_config_path(path))
+        older = isinstance(saved, dict) and saved.get("family") in FAMILY_DEFAULTS
         raise InputError(f"--save_model {path}: " + (
             "a model saved by an older version, without the list of its files; move it away or choose "
             "another folder" if older else "a folder that holds something other than a saved model; "
@@ -831,27 +976,14 @@ def check_model_folder(path):
                          "refusing to replace it (move it out first)")
 
 
-def saved_config_path(folder):
-    """The folder's lfd_config.json (or an older LSTM folder's config.json); None if neither."""
-    path = os.path.join(folder, SAVED_CONFIG)
-    if os.path.isfile(path):
-        return path
-    legacy = os.path.join(folder, LEGACY_SAVED_CONFIG)
-    try:
-        with open(legacy, encoding="utf-8") as handle:
-            return legacy if json.load(handle).get("family") == "lstm" else None
-    except (OSError, ValueError, AttributeError, RecursionError):
-        return None
-
-
 def config_digest(saved):
     """SHA-256 of a saved config without its own "sha256" field, in canonical JSON."""
     rest = {key: value for key, value in saved.items() if key != "sha256"}
     return hashlib.sha256(json.dumps(rest, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-def save_model_folder(folder, write, saved_config):
-    """Let write(staging) fill a fresh folder, add lfd_config.json with the SHA-256 of every file
+def save_model_folder(folder, classifier, labels, training):
+    """Let the classifier write its files into a fresh folder, add lfd_config.json with the SHA-256 of every file
     (and of the config itself), then swap the folder in. The staging and set-aside folders stay
     locked while this run lives: an interrupted save leaves the old model (or none), never half a
     model, and the next run that touches the folder puts a set-aside old model back."""
@@ -864,9 +996,10 @@ def save_model_folder(folder, write, saved_config):
     try:
         with held_lock(staging):
             os.chmod(staging, default_mode(folder=True))
-            write(staging)
+            classifier.write_files(staging)
             files = {name: sha256_file(os.path.join(staging, name)) for name in folder_files(staging)}
-            saved = json.loads(json.dumps({"tool": PROG, **saved_config, "files": files}))
+            saved = json.loads(json.dumps({"tool": PROG, "family": classifier.family, "labels": labels,
+                                           "config": classifier.config, "training": training, "files": files}))
             saved["sha256"] = config_digest(saved)
             with open(os.path.join(staging, SAVED_CONFIG), "w", encoding="utf-8") as out:
                 json.dump(saved, out, indent=1)
@@ -895,212 +1028,167 @@ def save_model_folder(folder, write, saved_config):
             shutil.rmtree(staging, ignore_errors=True)
 
 
-# ---------------------------------------------------------------------------
-# Evaluation and reporting (shared by the model families)
-# ---------------------------------------------------------------------------
-
-
-def evaluate(gold, predicted, labels):
-    """Accuracy, macro F1, per-class precision/recall/F1/support and the confusion matrix."""
-    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
-
-    ids = list(range(len(labels)))
-    precision, recall, f1, support = precision_recall_fscore_support(
-        gold, predicted, labels=ids, zero_division=0)
-    return {
-        "accuracy": float(np.mean(np.asarray(gold) == np.asarray(predicted))),
-        "macro_f1": float(np.mean(f1)),
-        "per_class": {label: {"precision": float(precision[i]), "recall": float(recall[i]),
-                              "f1": float(f1[i]), "support": int(support[i])}
-                      for i, label in enumerate(labels)},
-        "confusion_matrix": confusion_matrix(gold, predicted, labels=ids).tolist(),
-    }
-
-
-def format_metrics(name, metrics, labels):
-    """The printed report of one split: scores, per-class table, labelled confusion matrix."""
-    width = max(len(label) for label in labels + ["macro avg"])
-    lines = [f"== {name}: accuracy {metrics['accuracy']:.4f}, macro F1 {metrics['macro_f1']:.4f} ==",
-             f"{'':{width}}  precision  recall      f1  support"]
-    for label in labels:
-        row = metrics["per_class"][label]
-        lines.append(f"{label:{width}}  {row['precision']:9.4f}  {row['recall']:6.4f}  "
-                     f"{row['f1']:6.4f}  {row['support']:7d}")
-    lines.append("confusion matrix (rows: gold, columns: predicted)")
-    cell = max(width, max(len(str(c)) for row in metrics["confusion_matrix"] for c in row))
-    lines.append(f"{'':{width}}  " + " ".join(f"{label[:cell]:>{cell}}" for label in labels))
-    for label, row in zip(labels, metrics["confusion_matrix"], strict=True):
-        lines.append(f"{label:{width}}  " + " ".join(f"{count:>{cell}}" for count in row))
-    return "\n".join(lines)
-
-
-def draw_confusion(path, results, labels):
-    """One panel per evaluated split, counts written in the cells."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = list(results)
-    figure, axes = plt.subplots(1, len(names), figsize=(5.2 * len(names), 4.6), squeeze=False)
-    for axis, name in zip(axes[0], names, strict=True):
-        matrix = np.asarray(results[name]["confusion_matrix"])
-        axis.imshow(matrix, cmap="Blues")
-        axis.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
-        axis.set_yticks(range(len(labels)), labels)
-        axis.set_xlabel("predicted")
-        axis.set_ylabel("gold")
-        axis.set_title(f"{name}: accuracy {results[name]['accuracy']:.3f}")
-        for (row, column), count in np.ndenumerate(matrix):
-            axis.text(column, row, str(count), ha="center", va="center",
-                      color="white" if count > matrix.max() / 2 else "black")
-    figure.tight_layout()
+def read_saved_model(folder):
+    """A --save_model folder's lfd_config.json, checked with the files it lists; a one-line error says
+    what is wrong."""
+    recover(folder)
+    if not os.path.isdir(folder):
+        raise InputError(f"--load_model {folder}: " + ("is a file, not a folder" if os.path.exists(folder)
+                                                       else "no such folder"))
+    path = os.path.join(folder, SAVED_CONFIG)
+    if not os.path.isfile(path):
+        raise InputError(f"--load_model {folder}: not a saved model (no {SAVED_CONFIG})")
     try:
-        with atomic_path(path) as temporary:
-            figure.savefig(temporary, format="png", dpi=120)
-    except OSError as error:
-        raise InputError(f"--confusion_png {path}: cannot be written ({error.strerror or error}); "
-                         "nothing was written") from None
-    finally:
-        plt.close(figure)
+        with open(path, encoding="utf-8") as handle:
+            saved = json.load(handle)
+    except (OSError, ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise InputError(f"--load_model {folder}: {SAVED_CONFIG} is not a saved model's config") from None
+    check_saved_config(folder, saved)
+    for names in SAVED_FILES[saved["family"]]:
+        if not any(os.path.isfile(os.path.join(folder, name)) for name in names):
+            raise InputError(f"--load_model {folder}: incomplete saved model (no {' or '.join(names)})")
+    check_saved_files(folder, saved)
+    return saved
 
 
-def write_predictions(path, data, probabilities):
-    """TSV for error analysis, one row per review of every split that was run ('-': stdout)."""
-    def write_rows(out):
-        writer = csv.writer(out, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-        writer.writerow(["id", "gold", "predicted", "confidence", "text", "split"])
-        for name, probs in probabilities.items():
-            split = data.splits[name]
-            gold = split.labels or [""] * len(split.ids)
-            for i, row in enumerate(probs):
-                writer.writerow([split.ids[i], gold[i], data.labels[int(row.argmax())],
-                                 f"{row.max():.4f}", " ".join(split.texts[i]), name])
+def apply_saved_flags(args, given, saved):
+    """Take the loaded model's family and flags, so the run record describes the model that runs."""
+    config, flags = saved["config"], (saved.get("training") or {}).get("flags", {})
+    args.model, args.train_file = saved["family"], None
+    for name in family_flags(args.model, saved_only=True):
+        setattr(args, name, flags[name] if name in flags else config[name])
+    if "dev_file" not in given and (args.predict_file or not os.path.exists(args.dev_file)):
+        args.dev_file = None  # predict-only: dev is evaluated only when asked for
+    if not (args.dev_file or args.test_file or args.predict_file):
+        raise InputError("--load_model: nothing to do; give --dev_file, --test_file or --predict_file")
 
-    try:
-        if path == "-":
-            write_rows(sys.stdout)
-            sys.stdout.flush()
+
+def check_saved_value(action, where, name, value):
+    """A setting read from a saved model must pass the check of the flag it came from."""
+    if value is None and action.default is None:
+        return
+    kind = bool if action.nargs == 0 else getattr(action.type, "kind", action.type) or str
+    if isinstance(value, bool) == (kind is bool) and isinstance(value, (int, float) if kind is float else kind):
+        try:
+            if action.type is not None:
+                action.type(repr(value))
+        except (argparse.ArgumentTypeError, ValueError) as error:
+            raise InputError(f"{where}: {name} {value!r}: {error}") from None
+        if action.choices is None or value in action.choices:
             return
-        with atomic_path(path) as temporary:
-            with open(temporary, "w", encoding="utf-8", newline="") as out:
-                write_rows(out)
-    except OSError as error:
-        raise InputError(f"--predictions_file {path}: cannot be written ({error.strerror or error}); "
-                         "nothing was written") from None
+    raise InputError(f"{where}: {name} {value!r} is not a valid --{name}")
 
 
-def print_unlabelled(split, probs, labels):
-    print("== predictions (predicted, confidence, text) ==")
-    for i, row in enumerate(probs):
-        print(f"{labels[int(row.argmax())]}\t{row.max():.4f}\t{' '.join(split.texts[i])}")
+def check_saved_config(folder, saved):
+    """The structure and every setting of a saved config, as strictly as the flags they came from."""
+    where = f"--load_model {folder}: {SAVED_CONFIG}"
+    if not isinstance(saved, dict):
+        raise InputError(f"{where} is not a saved model's config (not a JSON object)")
+    if "sha256" in saved and saved["sha256"] != config_digest(saved):
+        raise InputError(f"{where} has been changed since the model was saved (its SHA-256 differs)")
+    family, labels, config, training = (saved.get(key) for key in ("family", "labels", "config", "training"))
+    if family not in FAMILY_DEFAULTS:
+        if isinstance(family, str) and isinstance(labels, list) and isinstance(config, dict):
+            raise InputError(f"--load_model {folder}: model family {family!r} is not known to this version")
+        raise InputError(f"{where} is not a saved model's config (no known family, labels and config)")
+    if not (isinstance(labels, list) and len(labels) > 1 and all(isinstance(x, str) and x for x in labels)
+            and len(set(labels)) == len(labels)):
+        raise InputError(f"{where} is not a saved model's config (labels must be 2 or more distinct names)")
+    if not isinstance(config, dict):
+        raise InputError(f"{where} is not a saved model's config (\"config\" is not a JSON object)")
+    flags = training.get("flags", {}) if isinstance(training, dict) else {}
+    if not (training is None or isinstance(training, dict)) or not isinstance(flags, dict):
+        raise InputError(f"{where} is not a saved model's config (\"training\" is not a JSON object)")
+    missing = sorted(family_flags(family, saved_only=True) - set(config) - set(flags))
+    if missing:
+        raise InputError(f"{where} is not a saved model's config (no {missing[0]} in \"config\")")
+    config.update((key, flags[key]) for key in family_flags(family, saved_only=True) - set(config))
+    actions = {action.dest: action for action in build_parser()._actions}
+    for key, value in list(config.items()) + list(flags.items()):
+        if key in actions:
+            check_saved_value(actions[key], where, key, value)
+    if not isinstance(config.get("pretrained_embeddings", False), bool):
+        raise InputError(f"{where}: pretrained_embeddings must be true or false")
 
 
-def report(args, data, probabilities, train_info, runtime):
-    """Print every split's scores, write the requested files; returns the run record."""
-    results = {}
-    for name, probs in probabilities.items():
-        split = data.splits[name]
-        if split.labels is None:
-            if not args.predictions_file:
-                print_unlabelled(split, probs, data.labels)
-            continue
-        gold, predicted = data.label_ids(split), probs.argmax(axis=1)
-        results[name] = evaluate(gold, predicted, data.labels)
-        results[name]["examples"] = len(split.ids)
-        # label ids in file order, for paired significance tests between runs
-        results[name]["gold"], results[name]["predicted"] = np.asarray(gold).tolist(), predicted.tolist()
-        print(format_metrics(f"{name} ({split.path}, {len(split.ids)} reviews)", results[name], data.labels))
-    if args.predictions_file:
-        write_predictions(args.predictions_file, data, probabilities)
-        log.info("predictions written to %s", args.predictions_file)
-    if args.confusion_png and results:
-        draw_confusion(args.confusion_png, results, data.labels)
-        log.info("confusion matrix drawn in %s", args.confusion_png)
-    elif args.confusion_png:
-        log.warning("--confusion_png %s not drawn: no labelled split was evaluated", args.confusion_png)
-    record = build_record(args, data, results, train_info, runtime)
-    if args.results_file:
-        append_jsonl(args.results_file, record)
-        log.info("run record appended to %s", args.results_file)
-    return record
-
-
-def git_commit():
-    """The script's git commit, with '-dirty' when the script differs from it; None outside git.
-
-    Only the script counts: logs that a sweep appends to in the same checkout do not make it dirty.
-    """
-    script = os.path.abspath(__file__)
-    folder = os.path.dirname(script)
-    try:
-        commit = subprocess.run(["git", "-C", folder, "rev-parse", "HEAD"], capture_output=True,
-                                text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", folder, "status", "--porcelain", "--", script],
-                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return commit + ("-dirty" if dirty else "")
-
-
-def library_versions(names):
-    versions = {"python": platform.python_version()}
-    for name in names:
-        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
-            versions[name] = importlib.metadata.version(name)
-    return versions
-
-
-def build_record(args, data, results, train_info, runtime):
-    """One JSON-able record of the run: enough to rerun it and to trust its numbers."""
-    return {
-        "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "command": [PROG] + list(runtime["argv"]),
-        "config": vars(args),
-        "family": args.model,
-        "backend": runtime["backend"],
-        "device": runtime["device"],
-        "versions": library_versions(["numpy", "scikit-learn"] + runtime["libraries"]),
-        "git_commit": runtime["git_commit"],
-        "data_sha256": data.sha256,
-        "labels": data.labels,
-        "splits_evaluated": sorted(results),
-        "test_evaluated": "test" in results,
-        "results": results,
-        "train": train_info,
-        "predict_seconds": runtime["predict_seconds"],
-        "predict_examples_per_second": {name: round(results.get(name, {}).get("examples", 0) / seconds, 1)
-                                        for name, seconds in runtime["predict_seconds"].items()
-                                        if seconds and name in results},
-        "peak_memory_mib": peak_memory_mib(),
-        "gpu_peak_memory_mib": gpu_peak_memory_mib(),
-    }
-
-
-def gpu_peak_memory_mib():
-    """Peak GPU memory torch allocated in this run (None without torch or a GPU)."""
-    torch = sys.modules.get("torch")
-    if torch is None or not torch.cuda.is_available():
-        return None
-    return round(torch.cuda.max_memory_allocated() / 2**20, 1)
-
-
-def peak_memory_mib():
-    """Peak resident memory of this process (None where the resource module is missing)."""
-    if resource is None:
-        return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
+def check_saved_files(folder, saved):
+    """Every file saved with the model is there, unchanged (SHA-256), and nothing else is."""
+    files = saved.get("files")
+    if files is None:
+        log.warning("--load_model %s: saved by an older version; its files have no SHA-256 to check", folder)
+        return
+    if not (isinstance(files, dict) and all(isinstance(name, str) and isinstance(digest, str)
+                                            for name, digest in files.items())):
+        raise InputError(f"--load_model {folder}: {SAVED_CONFIG} is not a saved model's config (bad file list)")
+    present = folder_files(folder)
+    for name, digest in sorted(files.items()):
+        if name not in present or not os.path.isfile(os.path.join(folder, name)):
+            raise InputError(f"--load_model {folder}: incomplete saved model ({name} is missing)")
+        if sha256_file(os.path.join(folder, name)) != digest:
+            raise InputError(f"--load_model {folder}: {name} has changed since the model was saved (its SHA-256 "
+                             "differs); the model is damaged or was edited")
+    foreign = [name for name in present if name != SAVED_CONFIG and name not in files]
+    if foreign:
+        raise InputError(f"--load_model {folder}: holds {foreign[0]}, which was not saved with the model; "
+                         "move it out")
 
 
 # ---------------------------------------------------------------------------
-# LSTM family (Keras 3)
+# The model families: what run() needs of each
 # ---------------------------------------------------------------------------
 
 
-def world():
-    """(rank, number of processes) under torchrun or accelerate launch; (0, 1) in a plain run."""
-    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+class Classifier(Protocol):
+    """A trained model of one family. Each family's section ends with a train_or_load_<family>(args, data,
+    saved) that returns it inside a Trained; to add a fourth family, write such a section (a classifier class
+    with these members, its train_or_load), add its flags to FLAGS under a group of its own, and name it in
+    FAMILY_DEFAULTS and TRAIN_OR_LOAD."""
+
+    family: str  # "lstm", "lm" or "tfidf": the --model that trains it
+    config: dict  # everything needed to rebuild it: its family's saved flags, and what training found
+
+    def predict_proba(self, texts: list) -> np.ndarray:
+        """Class probabilities, one row per token list, columns in the label order."""
+
+    def write_files(self, folder: str) -> None:
+        """Write the model's own files into an empty folder (save_model_folder adds lfd_config.json)."""
+
+    def save(self, folder: str, labels: list, training: dict) -> None:
+        """save_model_folder(folder, self, labels, training)."""
+
+
+def model_config(args):
+    """A new model's config: the values of its family's saved flags."""
+    return {name: getattr(args, name) for name in sorted(family_flags(args.model, saved_only=True))}
+
+
+def loaded_info(folder, saved, parameters):
+    """The record's "train" part for a loaded model: where from, and how it was trained."""
+    return {"loaded_from": os.path.abspath(folder), "model_config": saved["config"], "trained": saved.get("training"),
+            "parameters": parameters}
+
+
+def first_line(error):
+    """An exception as a one-line reason (the traceback: --debug)."""
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
+
+
+def check_converged(curves):
+    """A training loss that went NaN or infinite is no result: refuse it before anything is saved or logged."""
+    if curves["loss"] and not math.isfinite(curves["loss"][-1]):
+        raise InputError(f"training diverged: the training loss is {curves['loss'][-1]} after epoch "
+                         f"{len(curves['loss'])}; nothing was saved or logged (try a lower --learning_rate)")
+
+
+def best_epoch(curves, patience, epochs_run):
+    """The epoch whose weights early stopping kept: the lowest dev loss (without early stopping, the last)."""
+    return int(np.argmin(curves["val_loss"])) + 1 if curves["val_loss"] and patience else epochs_run
+
+
+# ---------------------------------------------------------------------------
+# LSTM family (Keras 3): vocabulary, embedding matrix, model, training, train_or_load
+# ---------------------------------------------------------------------------
 
 
 def has_gpu():
@@ -1244,6 +1332,39 @@ def log_coverage(train_texts, embedding_words):
             "train_tokens": len(tokens), "train_tokens_found": token_hits}
 
 
+@dataclass
+class Embeddings:
+    """The LSTM's input side: its vocabulary, the pretrained vectors in vocabulary order (None: random
+    start), their dimension, and how much of train the file covers."""
+
+    vocabulary: list
+    matrix: np.ndarray
+    dim: int
+    coverage: dict
+
+
+def prepare_embeddings(args, data):
+    train_texts = data.splits["train"].texts
+    if args.embeddings.lower() == "none":
+        return Embeddings(build_vocabulary(train_texts, []), None, args.embedding_dim or 50, None)
+    embedding_words, vectors = read_embeddings(args.embeddings)
+    data.sha256["embeddings"] = sha256_file(args.embeddings)
+    dim = vectors.shape[1]
+    if args.embedding_dim and args.embedding_dim != dim:
+        raise InputError(f"--embedding_dim {args.embedding_dim} does not match the {dim}-d vectors "
+                         f"of --embeddings {args.embeddings}")
+    coverage = log_coverage(train_texts, embedding_words)
+    vocabulary = build_vocabulary(train_texts, embedding_words)
+    return Embeddings(vocabulary, build_embedding_matrix(vocabulary, embedding_words, vectors, args.seed), dim, coverage)
+
+
+def lstm_config(args, embedding_dim):
+    """The LSTM's model config: its saved flags, the embedding size, and whether the vectors are pretrained."""
+    pretrained = args.embeddings.lower() != "none"
+    return {**model_config(args), "embedding_dim": embedding_dim, "pretrained_embeddings": pretrained,
+            "trainable_embeddings": args.trainable_embeddings or not pretrained}
+
+
 def build_lstm_model(keras, config, vocabulary_size, num_labels):
     """Embedding → [dense] → LSTM layers (optionally bidirectional) → [max or mean over steps] → [dropout]
     → softmax."""
@@ -1301,62 +1422,31 @@ def make_optimizer(keras, config):
         options["weight_decay"] = config["weight_decay"]
     if config["optimizer"] in MOMENTUM_OPTIMIZERS:
         options["momentum"] = config["momentum"]
-    classes = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad",
-               "nadam": "Nadam", "adamax": "Adamax", "adadelta": "Adadelta"}
-    return getattr(keras.optimizers, classes[config["optimizer"]])(**options)
+    return getattr(keras.optimizers, KERAS_OPTIMIZERS[config["optimizer"]])(**options)
 
 
 class LstmClassifier:
     """A Keras model with the vocabulary and config it needs to label token lists."""
+
+    family = "lstm"
 
     def __init__(self, model, vocabulary, config):
         self.model, self.vocabulary, self.config = model, vocabulary, config
         self.index = {word: i for i, word in enumerate(vocabulary)}
 
     def encode(self, texts):
-        return encode(texts, self.index, self.config["max_seq_len"], self.config["padding"],
-                      self.config.get("truncation", "head"))
+        return encode(texts, self.index, self.config["max_seq_len"], self.config["padding"], self.config["truncation"])
 
     def predict_proba(self, texts, batch_size=256):
         return np.asarray(self.model.predict(self.encode(texts), batch_size=batch_size, verbose=0))
 
+    def write_files(self, folder):
+        self.model.save(os.path.join(folder, "model.keras"))
+        with open(os.path.join(folder, "vocabulary.json"), "w", encoding="utf-8") as out:
+            json.dump(self.vocabulary, out)
+
     def save(self, folder, labels, training):
-        def write(staging):
-            self.model.save(os.path.join(staging, SAVED_KERAS_MODEL))
-            with open(os.path.join(staging, SAVED_VOCABULARY), "w", encoding="utf-8") as out:
-                json.dump(self.vocabulary, out)
-
-        save_model_folder(folder, write, {"family": "lstm", "labels": labels, "config": self.config,
-                                          "training": training})
-
-
-class EpochTimer:
-    """Wall seconds of each epoch (the first includes compilation)."""
-
-    def __init__(self, keras):
-        timer = self
-
-        class Callback(keras.callbacks.Callback):
-            def on_epoch_begin(self, epoch, logs=None):
-                timer.start = time.perf_counter()
-
-            def on_epoch_end(self, epoch, logs=None):
-                timer.seconds.append(round(time.perf_counter() - timer.start, 3))
-
-        self.seconds, self.start, self.callback = [], 0.0, Callback()
-
-
-def lstm_config(args, embedding_dim):
-    """The settings a saved model needs to be rebuilt and to encode text."""
-    names = ("task", "max_seq_len", "trainable_embeddings", "dense_after_embedding", "lstm_layers",
-             "lstm_units", "bidirectional", "dropout", "recurrent_dropout", "output_dropout", "padding",
-             "optimizer", "learning_rate", "momentum", "weight_decay", "clipnorm", "pooling", "truncation")
-    config = {name: getattr(args, name) for name in names}
-    config["embedding_dim"] = embedding_dim
-    config["pretrained_embeddings"] = args.embeddings.lower() != "none"
-    if not config["pretrained_embeddings"]:
-        config["trainable_embeddings"] = True
-    return config
+        save_model_folder(folder, self, labels, training)
 
 
 def physical_memory():
@@ -1387,307 +1477,101 @@ def check_lstm_memory(config, reviews, vocabulary_size, batch_size):
                          f"{have / 2**30:,.1f} GiB this machine has")
 
 
-def prepare_embeddings(args, data):
-    """(vocabulary, embedding matrix or None, embedding dim, coverage) from --embeddings."""
-    train_texts = data.splits["train"].texts
-    if args.embeddings.lower() == "none":
-        vocabulary = build_vocabulary(train_texts, [])
-        return vocabulary, None, args.embedding_dim or 50, None
-    embedding_words, vectors = read_embeddings(args.embeddings)
-    data.sha256["embeddings"] = sha256_file(args.embeddings)
-    dim = vectors.shape[1]
-    if args.embedding_dim and args.embedding_dim != dim:
-        raise InputError(f"--embedding_dim {args.embedding_dim} does not match the {dim}-d vectors "
-                         f"of --embeddings {args.embeddings}")
-    coverage = log_coverage(train_texts, embedding_words)
-    vocabulary = build_vocabulary(train_texts, embedding_words)
-    matrix = build_embedding_matrix(vocabulary, embedding_words, vectors, args.seed)
-    return vocabulary, matrix, dim, coverage
-
-
-def train_lstm(keras, args, data, prepared):
-    """Build and fit the LSTM with early stopping on dev loss; returns (classifier, train_info)."""
-    vocabulary, matrix, dim, coverage = prepared
-    config = lstm_config(args, dim)
-    model = build_lstm_model(keras, config, len(vocabulary), len(data.labels))
-    if matrix is not None:
-        model.get_layer("embedding").set_weights([matrix])
+def train_lstm(keras, args, data, embeddings):
+    """Build and fit the LSTM with early stopping on dev loss; returns (classifier, the record's "train")."""
+    config = lstm_config(args, embeddings.dim)
+    model = build_lstm_model(keras, config, len(embeddings.vocabulary), len(data.label_order))
+    if embeddings.matrix is not None:
+        model.get_layer("embedding").set_weights([embeddings.matrix])
     model.compile(optimizer=make_optimizer(keras, config), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     model.summary()
-    classifier = LstmClassifier(model, vocabulary, config)
+    classifier = LstmClassifier(model, embeddings.vocabulary, config)
     train, dev = data.splits["train"], data.splits["dev"]
-    timer = EpochTimer(keras)
-    callbacks = [timer.callback]
+    epoch_seconds, started = [], []  # wall seconds of each epoch (the first includes compilation)
+    callbacks = [keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: started.append(time.perf_counter()),
+        on_epoch_end=lambda epoch, logs: epoch_seconds.append(round(time.perf_counter() - started[-1], 3)))]
     if args.patience:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience,
                                                        restore_best_weights=True, verbose=1))
     start = time.perf_counter()
     history = model.fit(classifier.encode(train.texts), data.label_ids(train),
                         validation_data=(classifier.encode(dev.texts), data.label_ids(dev)),
-                        epochs=args.epochs, batch_size=args.batch_size, callbacks=callbacks,
-                        verbose=args.verbose)
+                        epochs=args.epochs, batch_size=args.batch_size, callbacks=callbacks, verbose=args.verbose)
     seconds = time.perf_counter() - start
     curves = {key: [round(float(v), 5) for v in values] for key, values in history.history.items()}
     check_converged(curves)
     epochs_run = len(curves["loss"])
-    best_epoch = int(np.argmin(curves["val_loss"])) + 1 if args.patience else epochs_run
     return classifier, {
-        "epochs_run": epochs_run,
-        "best_epoch": best_epoch,
-        "history": curves,
-        "epoch_seconds": timer.seconds,
-        "steady_epoch_seconds": float(np.median(timer.seconds[1:] or timer.seconds)),
-        "train_seconds": round(seconds, 3),
+        "epochs_run": epochs_run, "best_epoch": best_epoch(curves, args.patience, epochs_run), "history": curves,
+        "epoch_seconds": epoch_seconds, "steady_epoch_seconds": float(np.median(epoch_seconds[1:] or epoch_seconds)),
+        "train_seconds": round(seconds, 3), "train_examples": len(train.ids),
         "train_examples_per_second": round(len(train.ids) * epochs_run / seconds, 1),
-        "train_examples": len(train.ids),
         "parameters": int(model.count_params()),
         "trainable_parameters": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
-        "vocabulary_size": len(vocabulary),
-        "embedding_coverage": coverage,
+        "vocabulary_size": len(embeddings.vocabulary), "embedding_coverage": embeddings.coverage,
         "model_config": config,
     }
 
 
-def check_saved_value(actions, where, name, value):
-    """A setting read from a saved model must pass the check of the flag it came from."""
-    action = actions.get(name)
-    if action is None or (value is None and action.default is None):
-        return
-    if action.nargs == 0:  # store_true and --flag/--no-flag
-        valid = isinstance(value, bool)
-    elif action.type in (positive_int, non_negative_int, seed_value, int):
-        valid = isinstance(value, int) and not isinstance(value, bool)
-    elif action.type in (positive_float, non_negative_float, finite_float, rate, float):
-        valid = isinstance(value, (int, float)) and not isinstance(value, bool)
-    else:
-        valid = isinstance(value, str)
-    try:
-        if valid and action.type is not None:
-            action.type(repr(value))
-    except (argparse.ArgumentTypeError, ValueError) as error:
-        raise InputError(f"{where}: {name} {value!r}: {error}") from None
-    if not valid or (action.choices is not None and value not in action.choices):
-        raise InputError(f"{where}: {name} {value!r} is not a valid --{name}")
-
-
-def check_saved_config(folder, name, saved):
-    """The structure and every setting of a saved config, as strictly as the flags they came from."""
-    where = f"--load_model {folder}: {name}"
-    if not isinstance(saved, dict):
-        raise InputError(f"{where} is not a saved model's config (not a JSON object)")
-    if "sha256" in saved and saved["sha256"] != config_digest(saved):
-        raise InputError(f"{where} has been changed since the model was saved (its SHA-256 differs)")
-    family, labels, config = saved.get("family"), saved.get("labels"), saved.get("config")
-    if family not in MODEL_FLAGS:
-        if isinstance(family, str) and isinstance(labels, list) and isinstance(config, dict):
-            raise InputError(f"--load_model {folder}: model family {family!r} is not known to this version")
-        raise InputError(f"{where} is not a saved model's config (no known family, labels and config)")
-    if not (isinstance(labels, list) and len(labels) > 1 and all(isinstance(x, str) and x for x in labels)
-            and len(set(labels)) == len(labels)):
-        raise InputError(f"{where} is not a saved model's config (labels must be 2 or more distinct names)")
-    if not isinstance(config, dict):
-        raise InputError(f"{where} is not a saved model's config (\"config\" is not a JSON object)")
-    missing = [key for key in SAVED_MODEL_KEYS[family] if key not in config]
-    if missing:
-        raise InputError(f"{where} is not a saved model's config (no {missing[0]} in \"config\")")
-    training = saved.get("training")
-    flags = training.get("flags", {}) if isinstance(training, dict) else {}
-    if not (training is None or isinstance(training, dict)) or not isinstance(flags, dict):
-        raise InputError(f"{where} is not a saved model's config (\"training\" is not a JSON object)")
-    actions = {action.dest: action for action in build_parser()._actions}
-    for key, value in list(config.items()) + list(flags.items()):
-        check_saved_value(actions, where, key, value)
-    if "pretrained_embeddings" in config and not isinstance(config["pretrained_embeddings"], bool):
-        raise InputError(f"{where}: pretrained_embeddings must be true or false")
-
-
-def check_saved_files(folder, saved):
-    """Every file saved with the model is there, unchanged (SHA-256), and nothing else is."""
-    files = saved.get("files")
-    if files is None:
-        log.warning("--load_model %s: saved by an older version; its files have no SHA-256 to check", folder)
-        return
-    if not (isinstance(files, dict) and all(isinstance(name, str) and isinstance(digest, str)
-                                            for name, digest in files.items())):
-        raise InputError(f"--load_model {folder}: {SAVED_CONFIG} is not a saved model's config (bad file list)")
-    present = folder_files(folder)
-    for name, digest in sorted(files.items()):
-        if name not in present or not os.path.isfile(os.path.join(folder, name)):
-            raise InputError(f"--load_model {folder}: incomplete saved model ({name} is missing)")
-        if sha256_file(os.path.join(folder, name)) != digest:
-            raise InputError(f"--load_model {folder}: {name} has changed since the model was saved (its SHA-256 "
-                             "differs); the model is damaged or was edited")
-    foreign = [name for name in present if name != SAVED_CONFIG and name not in files]
-    if foreign:
-        raise InputError(f"--load_model {folder}: holds {foreign[0]}, which was not saved with the model; "
-                         "move it out")
-
-
-def check_converged(curves):
-    """A training loss that went NaN or infinite is no result: refuse it before anything is saved or logged."""
-    if curves["loss"] and not math.isfinite(curves["loss"][-1]):
-        raise InputError(f"training diverged: the training loss is {curves['loss'][-1]} after epoch "
-                         f"{len(curves['loss'])}; nothing was saved or logged (try a lower --learning_rate)")
-
-
-def read_saved_model(args, given):
-    """Read a --save_model folder's lfd_config.json, check it and the files it lists, and take the
-    model's settings from it, so the run record describes the loaded model; a one-line error says
-    what is wrong."""
-    folder = args.load_model
-    recover(folder)
-    if not os.path.isdir(folder):
-        raise InputError(f"--load_model {folder}: " + ("is a file, not a folder" if os.path.exists(folder)
-                                                       else "no such folder"))
-    path = saved_config_path(folder)
-    if path is None:
-        raise InputError(f"--load_model {folder}: not a saved model (no {SAVED_CONFIG})")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            saved = json.load(handle)
-    except (OSError, ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise InputError(f"--load_model {folder}: {os.path.basename(path)} is not a saved model's config") from None
-    check_saved_config(folder, os.path.basename(path), saved)
-    family = saved["family"]
-    needed = {"lstm": [(SAVED_KERAS_MODEL,), (SAVED_VOCABULARY,)], "lm": [("config.json",), WEIGHT_FILES, TOKENIZER_FILES],
-              "tfidf": [(SAVED_LINEAR,), (SAVED_TERMS,)]}[family]
-    for names in needed:
-        if not any(os.path.isfile(os.path.join(folder, name)) for name in names):
-            raise InputError(f"--load_model {folder}: incomplete saved model (no {' or '.join(names)})")
-    check_saved_files(folder, saved)
-    config = saved["config"]
-    flags = (saved.get("training") or {}).get("flags", {})
-    for name in MODEL_FLAGS[family]:
-        setattr(args, name, flags[name] if name in flags else config.get(name, getattr(args, name)))
-    args.model = family
-    args.train_file = None
-    if "dev_file" not in given and (args.predict_file or not os.path.exists(args.dev_file)):
-        args.dev_file = None  # predict-only: dev is evaluated only when asked for
-    if not (args.dev_file or args.test_file or args.predict_file):
-        raise InputError("--load_model: nothing to do; give --dev_file, --test_file or --predict_file")
-    return saved
-
-
-def first_line(error):
-    """An exception as a short one-line reason."""
-    text = str(error).strip()
-    return f"{type(error).__name__}: {text.splitlines()[0][:200]}" if text else type(error).__name__
-
-
 def load_lstm(keras, folder, config, labels=None):
     try:
-        with open(os.path.join(folder, SAVED_VOCABULARY), encoding="utf-8") as handle:
+        with open(os.path.join(folder, "vocabulary.json"), encoding="utf-8") as handle:
             vocabulary = json.load(handle)
     except (OSError, ValueError, RecursionError):
         vocabulary = None
     if not (isinstance(vocabulary, list) and len(vocabulary) > OOV_INDEX and all(isinstance(w, str) for w in vocabulary)
             and len(set(vocabulary)) == len(vocabulary)):
-        raise InputError(f"--load_model {folder}: {SAVED_VOCABULARY} is not a word list (distinct words)")
+        raise InputError(f"--load_model {folder}: vocabulary.json is not a word list (distinct words)")
     try:  # safe_mode: a config that names arbitrary functions or lambdas is refused, never run
         max_over_time(keras)  # registered before a model that uses it is read
-        model = keras.models.load_model(os.path.join(folder, SAVED_KERAS_MODEL), safe_mode=True)
+        model = keras.models.load_model(os.path.join(folder, "model.keras"), safe_mode=True)
         shape = (model.get_layer("embedding").input_dim, model.input_shape[1], model.output_shape[-1])
     except Exception as error:
-        raise InputError(f"--load_model {folder}: {SAVED_KERAS_MODEL} cannot be loaded ({first_line(error)})") from None
+        raise InputError(f"--load_model {folder}: model.keras cannot be loaded ({first_line(error)})") from None
     if shape[0] != len(vocabulary):
-        raise InputError(f"--load_model {folder}: {SAVED_VOCABULARY} does not match the model's embedding")
+        raise InputError(f"--load_model {folder}: vocabulary.json does not match the model's embedding")
     if shape[1] != config["max_seq_len"] or (labels is not None and shape[2] != len(labels)):
         raise InputError(f"--load_model {folder}: the model takes {shape[1]} tokens and gives {shape[2]} classes; "
                          f"{SAVED_CONFIG} says {config['max_seq_len']} and {len(labels or [])}")
     return LstmClassifier(model, vocabulary, config)
 
 
+def train_or_load_lstm(args, data, saved):
+    embeddings = None if saved else prepare_embeddings(args, data)  # embedding errors before the slow import
+    reviews = sum(len(split.ids) for split in data.splits.values())
+    if saved:
+        check_lstm_memory(saved["config"], reviews, 0, 256)
+    else:
+        check_lstm_memory(lstm_config(args, embeddings.dim), reviews, len(embeddings.vocabulary), args.batch_size)
+    backend = choose_backend(args.backend)
+    with filtered_native_stderr(TF_NOISE) if backend == "tensorflow" else contextlib.nullcontext():
+        keras = import_keras(backend)
+        keras.utils.set_random_seed(args.seed)
+        device = describe_device(backend)
+        log.info("Keras %s on %s (%s)", keras.__version__, backend, device)
+        if saved:
+            classifier = load_lstm(keras, args.load_model, saved["config"], saved["labels"])
+            info = loaded_info(args.load_model, saved, int(classifier.model.count_params()))
+        else:
+            classifier, info = train_lstm(keras, args, data, embeddings)
+    return Trained(classifier, info, backend, device, ["keras", backend])
+
+
 # ---------------------------------------------------------------------------
-# Transformer family
+# Transformer family (PyTorch, the Hugging Face Trainer): model, precision, training, train_or_load
 # ---------------------------------------------------------------------------
 
 
-class LengthBuckets:
-    """A batch sampler: batches of reviews of similar length, the batches in random order.
-
-    Each epoch shuffles the reviews, sorts runs of 50 batches' worth by length, cuts them into
-    batches and shuffles the batches. Padding shrinks to what the batch needs, while the order in
-    which the model sees lengths (and the classes that go with them) stays random. The Trainer's
-    own group_by_length keeps each run sorted longest-first instead.
-    """
-
-    def __init__(self, lengths, batch_size, seed, runs_of=50):
-        self.lengths, self.batch_size, self.seed, self.runs_of = np.asarray(lengths), batch_size, seed, runs_of
-        self.epoch = 0
-
-    def __len__(self):
-        return -(-len(self.lengths) // self.batch_size)
-
-    def __iter__(self):
-        rng = np.random.default_rng([self.seed, self.epoch])
-        self.epoch += 1
-        order = rng.permutation(len(self.lengths))
-        run = self.batch_size * self.runs_of
-        order = np.concatenate([chunk[np.argsort(-self.lengths[chunk], kind="stable")]
-                                for chunk in np.split(order, range(run, len(order), run))])
-        batches = [order[i:i + self.batch_size].tolist() for i in range(0, len(order), self.batch_size)]
-        for i in rng.permutation(len(batches)):
-            yield batches[i]
-
-
-class LmClassifier:
-    """A sequence-classification transformer with its tokenizer and config."""
-
-    def __init__(self, model, tokenizer, config, device, precision, batch_size, pad_multiple=1):
-        self.model, self.tokenizer, self.config = model, tokenizer, config
-        self.device, self.precision, self.batch_size = device, precision, batch_size
-        self.pad_multiple = pad_multiple
-
-    def encode(self, texts, pad=False):
-        """Subword ids of the tokens --truncation keeps; the special tokens at both ends stay."""
-        texts, length = [" ".join(tokens) for tokens in texts], self.config["max_length"]
-        truncation = self.config.get("truncation", "head")
-        if truncation == "head":
-            return self.tokenizer(texts, truncation=True, max_length=length, padding="max_length" if pad else False)
-        ends = self.tokenizer("a")["input_ids"]
-        if self.tokenizer.num_special_tokens_to_add() != 2 or not {ends[0], ends[-1]} <= set(self.tokenizer.all_special_ids):
-            raise InputError(f"--truncation {truncation}: the tokenizer of {self.config['lm_name']} does not mark a "
-                             "review with one special token at each end; use --truncation head")
-        encoded = self.tokenizer(texts, truncation=False)
-        for key, rows in encoded.items():
-            encoded[key] = [row if len(row) <= length else row[:1] + keep_tokens(row[1:-1], length - 2, truncation)
-                            + row[-1:] for row in rows]
-        return self.tokenizer.pad(encoded, padding="max_length", max_length=length) if pad else encoded
-
-    def predict_proba(self, texts):
-        """Class probabilities in input order; batches are formed by length, so little padding."""
-        import torch
-
-        encoded = self.encode(texts)
-        order = np.argsort([-len(ids) for ids in encoded["input_ids"]], kind="stable")
-        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
-        self.model.to(self.device).eval()
-        probs = np.zeros((len(texts), self.model.config.num_labels), dtype=np.float32)
-        with torch.inference_mode(), torch.autocast(self.device, dtype=dtype or torch.bfloat16,
-                                                   enabled=dtype is not None):
-            for start in range(0, len(order), self.batch_size):
-                rows = order[start:start + self.batch_size]
-                batch = self.tokenizer.pad([{key: values[i] for key, values in encoded.items()} for i in rows],
-                                           pad_to_multiple_of=self.pad_multiple,
-                                           return_tensors="pt")
-                logits = self.model(**{key: value.to(self.device) for key, value in batch.items()}).logits
-                probs[rows] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-        return probs
-
-    def save(self, folder, labels, training):
-        def write(staging):
-            self.model.save_pretrained(staging)
-            self.tokenizer.save_pretrained(staging)
-
-        save_model_folder(folder, write, {"family": "lm", "labels": labels, "config": self.config,
-                                          "training": training})
+def world():
+    """(rank, number of processes) under torchrun or accelerate launch; (0, 1) in a plain run."""
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
 
 
 def import_transformers():
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    # transformers 4.x imports its TensorFlow side when TensorFlow is installed, and then refuses
-    # Keras 3 ("not yet supported in Transformers"); the PyTorch family needs none of it.
+    # transformers imports its TensorFlow side when TensorFlow is installed: not needed here
     os.environ.setdefault("USE_TF", "0")
     import torch
     import transformers
@@ -1697,21 +1581,15 @@ def import_transformers():
     return torch, transformers
 
 
-# CPU features that compute bf16 natively; without them torch emulates bf16, up to 20 times slower
-# than fp32 (README, "Speed on a CPU"). Read from the CPU's own flags rather than a timed probe: the flags
-# give the same answer on every start, a probe of a few milliseconds on a shared machine times the
-# neighbours as much as the CPU. torch.cpu.get_capabilities() reads them through cpuinfo (CPUID) on
-# Linux, macOS and Windows alike; a torch without it: /proc/cpuinfo on Linux, else none (fp32). ARM's
-# bf16 (Apple M2 on, Graviton 3) is not counted: not measured.
-NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
-CPUINFO = "/proc/cpuinfo"
-
-
+# Decided from the CPU's own flags rather than a timed probe: the flags give the same answer on every start, a
+# probe of a few milliseconds on a shared machine times the neighbours as much as the CPU. torch reads them
+# through cpuinfo (CPUID) on Linux, macOS and Windows alike; a torch before get_capabilities (2.4-2.7): Linux's
+# /proc/cpuinfo, else none (fp32). ARM's bf16 (Apple M2 on, Graviton 3) is not counted: not measured.
 def cpu_bf16_flags(torch):
     """The NATIVE_BF16_FLAGS this CPU has."""
     try:
         found = {name for name, value in torch.cpu.get_capabilities().items() if value is True}
-    except AttributeError:  # a torch before get_capabilities
+    except AttributeError:
         try:
             with open(CPUINFO, encoding="utf-8") as handle:
                 found = set(next(line for line in handle if line.startswith("flags")).split(":", 1)[1].split())
@@ -1751,8 +1629,7 @@ def check_lm_source(name):
     if os.path.exists(name):
         if not os.path.isdir(name):
             raise InputError(f"--lm_name {name}: is a file; give a model folder or a hub id")
-        for names, what in ((("config.json",), "config.json"), (WEIGHT_FILES, "weights"),
-                            (TOKENIZER_FILES, "tokenizer")):
+        for names, what in zip(SAVED_FILES["lm"], ("config.json", "weights", "tokenizer")):
             if not any(os.path.isfile(os.path.join(name, file)) for file in names):
                 raise InputError(f"--lm_name {name}: no {what} in this folder (looked for {', '.join(names)})")
     elif looks_like_path(name):
@@ -1763,48 +1640,117 @@ def check_lm_source(name):
         raise InputError(f"--lm_name {name}: no such folder{where}")
 
 
-def float32_weights(transformers):
-    """from_pretrained keyword that loads the weights as float32, whatever the checkpoint stores.
-
-    transformers 5 loads a checkpoint in its stored dtype; fine-tuning fp16 or bf16 weights
-    directly loses updates smaller than their precision (and fp16 weights break the Trainer's
-    gradient scaling), so the master weights are float32 and --precision decides the compute.
-    """
+def from_pretrained(transformers, name, flag, trust_remote_code, **head):
+    """Tokenizer and classification model, the weights in float32 whatever the checkpoint stores: fine-tuning
+    fp16 or bf16 weights directly loses updates smaller than their precision, so --precision decides only the
+    compute. A folder's own code runs only with --trust_remote_code: never a question on stdin."""
     import torch
-    major, minor = (int(part) for part in re.findall(r"\d+", transformers.__version__)[:2])
-    return {"dtype" if (major, minor) >= (4, 56) else "torch_dtype": torch.float32}
 
-
-def load_pretrained(transformers, name, labels, trust_remote_code):
-    """Tokenizer and classification model; the head is new unless the folder was saved by this tool."""
-    check_lm_source(name)
     try:
         tokenizer = transformers.AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code)
         model = transformers.AutoModelForSequenceClassification.from_pretrained(
-            name, num_labels=len(labels), id2label=dict(enumerate(labels)),
-            label2id={label: i for i, label in enumerate(labels)}, trust_remote_code=trust_remote_code,
-            **float32_weights(transformers))
+            name, trust_remote_code=trust_remote_code, dtype=torch.float32, **head)
     except Exception as error:  # also a pickle that torch's weights_only refuses
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         if not trust_remote_code and ("trust_remote_code" in str(error) or "custom code" in str(error)):
-            raise InputError(f"--lm_name {name}: the model needs its own code; pass --trust_remote_code "
-                             "if you trust it") from None
+            raise InputError(f"{flag} {name}: the model needs its own code; pass --trust_remote_code if you "
+                             "trust it") from error
         if not os.path.exists(name):
             offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0", "false", "False")
             where = "not in the Hugging Face cache while offline" if offline else "it could not be downloaded"
-            raise InputError(f"--lm_name {name}: not a local folder, and {where} ({reason[:160]}); "
-                             "download it where there is internet, or pass a local model folder") from None
-        raise InputError(f"--lm_name {name}: cannot be loaded ({reason[:200]})") from None
+            raise InputError(f"{flag} {name}: not a local folder, and {where} ({first_line(error)}); download "
+                             "it where there is internet, or pass a local model folder") from error
+        raise InputError(f"{flag} {name}: cannot be loaded ({first_line(error)})") from error
     return tokenizer, model
 
 
-def model_positions(model, tokenizer):
-    """The longest input the model takes, in tokens."""
+def max_positions(model, tokenizer):
+    """The longest input the model takes: the smaller of its position table and the tokenizer's stated limit
+    (RoBERTa-style tables, MPNet's too, hold two rows more than the 512 usable positions their tokenizers state)."""
     limits = [getattr(model.config, "max_position_embeddings", None), tokenizer.model_max_length]
     limits = [n for n in limits if isinstance(n, int) and 0 < n < 100_000]
-    if getattr(model.config, "model_type", "") in ("roberta", "mpnet", "xlm-roberta", "camembert"):
-        limits = [min(limits + [512])]  # their position table has 2 extra rows for the padding offset
     return min(limits) if limits else None
+
+
+class LengthBuckets:
+    """A batch sampler: batches of reviews of similar length, the batches in random order.
+
+    Each epoch shuffles the reviews, sorts runs of 50 batches' worth by length, cuts them into
+    batches and shuffles the batches. Padding shrinks to what the batch needs, while the order in
+    which the model sees lengths (and the classes that go with them) stays random. The Trainer's
+    own group_by_length keeps each run sorted longest-first instead.
+    """
+
+    def __init__(self, lengths, batch_size, seed, runs_of=50):
+        self.lengths, self.batch_size, self.seed, self.runs_of = np.asarray(lengths), batch_size, seed, runs_of
+        self.epoch = 0
+
+    def __len__(self):
+        return -(-len(self.lengths) // self.batch_size)
+
+    def __iter__(self):
+        rng = np.random.default_rng([self.seed, self.epoch])
+        self.epoch += 1
+        order = rng.permutation(len(self.lengths))
+        run = self.batch_size * self.runs_of
+        order = np.concatenate([chunk[np.argsort(-self.lengths[chunk], kind="stable")]
+                                for chunk in np.split(order, range(run, len(order), run))])
+        batches = [order[i:i + self.batch_size].tolist() for i in range(0, len(order), self.batch_size)]
+        for i in rng.permutation(len(batches)):
+            yield batches[i]
+
+
+class LmClassifier:
+    """A sequence-classification transformer with its tokenizer and config."""
+
+    family = "lm"
+
+    def __init__(self, model, tokenizer, config, device, precision, batch_size, pad_to_multiple_of=1):
+        self.model, self.tokenizer, self.config = model, tokenizer, config
+        self.device, self.precision, self.batch_size = device, precision, batch_size
+        self.pad_to_multiple_of = pad_to_multiple_of
+
+    def encode(self, texts, pad=False):
+        """Subword ids of the tokens --truncation keeps; the special tokens at both ends stay."""
+        texts, length = [" ".join(tokens) for tokens in texts], self.config["max_length"]
+        truncation = self.config["truncation"]
+        if truncation == "head":
+            return self.tokenizer(texts, truncation=True, max_length=length, padding="max_length" if pad else False)
+        ends = self.tokenizer("a")["input_ids"]
+        if self.tokenizer.num_special_tokens_to_add() != 2 or not {ends[0], ends[-1]} <= set(self.tokenizer.all_special_ids):
+            raise InputError(f"--truncation {truncation}: the tokenizer of {self.config['lm_name']} does not mark a "
+                             "review with one special token at each end; use --truncation head")
+        encoded = self.tokenizer(texts, truncation=False)
+        for key, rows in encoded.items():
+            encoded[key] = [row if len(row) <= length else row[:1] + keep_tokens(row[1:-1], length - 2, truncation)
+                            + row[-1:] for row in rows]
+        return self.tokenizer.pad(encoded, padding="max_length", max_length=length) if pad else encoded
+
+    def predict_proba(self, texts):
+        """Class probabilities in input order; batches are formed by length, so little padding."""
+        import torch
+
+        encoded = self.encode(texts)
+        order = np.argsort([-len(ids) for ids in encoded["input_ids"]], kind="stable")
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
+        self.model.to(self.device).eval()
+        probs = np.zeros((len(texts), self.model.config.num_labels), dtype=np.float32)
+        with torch.inference_mode(), torch.autocast(self.device, dtype=dtype or torch.bfloat16,
+                                                   enabled=dtype is not None):
+            for start in range(0, len(order), self.batch_size):
+                rows = order[start:start + self.batch_size]
+                batch = self.tokenizer.pad([{key: values[i] for key, values in encoded.items()} for i in rows],
+                                           pad_to_multiple_of=self.pad_to_multiple_of,
+                                           return_tensors="pt")
+                logits = self.model(**{key: value.to(self.device) for key, value in batch.items()}).logits
+                probs[rows] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+        return probs
+
+    def write_files(self, folder):
+        self.model.save_pretrained(folder)
+        self.tokenizer.save_pretrained(folder)
+
+    def save(self, folder, labels, training):
+        save_model_folder(folder, self, labels, training)
 
 
 def token_statistics(tokenizer, texts, max_length):
@@ -1812,11 +1758,6 @@ def token_statistics(tokenizer, texts, max_length):
     lengths = np.array([len(ids) for ids in tokenizer([" ".join(t) for t in texts], truncation=False)["input_ids"]])
     return {"mean": round(float(lengths.mean()), 1), "median": float(np.median(lengths)),
             "truncated_share": round(float(np.mean(lengths > max_length)), 4)}
-
-
-def lm_config(args):
-    return {"lm_name": args.lm_name, "task": args.task, "max_length": args.max_length,
-            "freeze_encoder": args.freeze_encoder, "truncation": args.truncation}
 
 
 def freeze_encoder(model):
@@ -1827,40 +1768,27 @@ def freeze_encoder(model):
 
 
 def training_arguments(transformers, args, output_dir, precision, device):
-    """TrainingArguments from the flags, under the names the installed transformers accepts."""
-    accepted = set(inspect.signature(transformers.TrainingArguments.__init__).parameters)
-    evaluate_epochs = args.epochs > 1
-    kwargs = {
-        "output_dir": output_dir, "per_device_train_batch_size": device_batch_size(args),
-        "per_device_eval_batch_size": args.eval_batch_size, "num_train_epochs": args.epochs,
-        "learning_rate": args.learning_rate, "weight_decay": args.weight_decay,
-        "gradient_accumulation_steps": args.gradient_accumulation_steps, "seed": args.seed,
-        "lr_scheduler_type": args.lr_scheduler_type, "bf16": precision == "bf16", "fp16": precision == "fp16",
-        "use_cpu": device == "cpu", "report_to": "none", "disable_tqdm": args.verbose != 1,
-        "logging_strategy": "epoch", "eval_strategy": "epoch" if evaluate_epochs else "no",
-        "save_strategy": "epoch" if evaluate_epochs and args.patience else "no",
-        "load_best_model_at_end": bool(evaluate_epochs and args.patience), "metric_for_best_model": "eval_loss",
-        "greater_is_better": False, "save_only_model": True, "save_total_limit": 1,
-        "dataloader_num_workers": 0,
-    }
-    if "average_tokens_across_devices" in accepted:
+    """The Trainer's TrainingArguments from the flags."""
+    evaluate_epochs, schedule = args.epochs > 1, {"lr_scheduler_type": args.lr_scheduler_type}
+    if args.lr_scheduler_type == "constant" and args.warmup_ratio:
+        schedule["lr_scheduler_type"] = "constant_with_warmup"
+    if args.lr_scheduler_type == "polynomial":
+        schedule["lr_scheduler_kwargs"] = {"lr_end": 1e-7 if args.lr_end is None else args.lr_end,
+                                           "power": 1.0 if args.lr_power is None else args.lr_power}
+    return transformers.TrainingArguments(
+        output_dir=output_dir, per_device_train_batch_size=device_batch_size(args),
+        per_device_eval_batch_size=args.eval_batch_size, num_train_epochs=args.epochs,
+        learning_rate=args.learning_rate, weight_decay=args.weight_decay,
+        warmup_steps=args.warmup_ratio,  # below 1: a share of the training steps
+        gradient_accumulation_steps=args.gradient_accumulation_steps, seed=args.seed, **schedule,
+        bf16=precision == "bf16", fp16=precision == "fp16", use_cpu=device == "cpu", report_to="none",
+        disable_tqdm=args.verbose != 1, logging_strategy="epoch", eval_strategy="epoch" if evaluate_epochs else "no",
+        save_strategy="epoch" if evaluate_epochs and args.patience else "no",
+        load_best_model_at_end=bool(evaluate_epochs and args.patience), metric_for_best_model="eval_loss",
+        greater_is_better=False, save_only_model=True, save_total_limit=1, dataloader_num_workers=0,
         # The classification heads average their loss over the batch already; left on, the Trainer
         # multiplies it (and the gradients) by the number of processes under torchrun.
-        kwargs["average_tokens_across_devices"] = False
-    if args.lr_scheduler_type == "constant" and args.warmup_ratio:
-        kwargs["lr_scheduler_type"] = "constant_with_warmup"
-    if args.lr_scheduler_type == "polynomial":
-        kwargs["lr_scheduler_kwargs"] = {"lr_end": 1e-7 if args.lr_end is None else args.lr_end,
-                                         "power": 1.0 if args.lr_power is None else args.lr_power}
-    # transformers 5.2x: warmup_ratio went into warmup_steps (a float below 1 is a ratio)
-    kwargs["warmup_ratio" if "warmup_ratio" in accepted else "warmup_steps"] = args.warmup_ratio
-    if "eval_strategy" not in accepted:  # transformers < 4.41
-        kwargs["evaluation_strategy"] = kwargs.pop("eval_strategy")
-    unknown = sorted(set(kwargs) - accepted)
-    if unknown:
-        raise InputError(f"transformers {transformers.__version__} does not take TrainingArguments "
-                         f"{', '.join(unknown)}; install the version in requirements.txt")
-    return transformers.TrainingArguments(**kwargs)
+        average_tokens_across_devices=False)
 
 
 def device_batch_size(args):
@@ -1872,7 +1800,7 @@ def device_batch_size(args):
     return args.batch_size // processes
 
 
-def make_trainer(transformers, args, model, tokenizer, datasets, output_dir, precision, device, pad_multiple=1):
+def make_trainer(transformers, args, model, tokenizer, datasets, output_dir, precision, device, pad_to_multiple_of=1):
     """A Trainer with per-batch padding, early stopping on dev loss and optional length buckets."""
     buckets = None
     if args.group_by_length and not args.pad_to_max_length:
@@ -1896,7 +1824,7 @@ def make_trainer(transformers, args, model, tokenizer, datasets, output_dir, pre
         callbacks.append(transformers.EarlyStoppingCallback(early_stopping_patience=args.patience))
     return Trainer(model=model, args=training_arguments(transformers, args, output_dir, precision, device),
                    train_dataset=datasets["train"], eval_dataset=datasets["dev"],
-                   data_collator=transformers.DataCollatorWithPadding(tokenizer, pad_to_multiple_of=pad_multiple),
+                   data_collator=transformers.DataCollatorWithPadding(tokenizer, pad_to_multiple_of=pad_to_multiple_of),
                    processing_class=tokenizer, compute_metrics=accuracy, callbacks=callbacks)
 
 
@@ -1915,14 +1843,17 @@ def epoch_history(log_history):
 def train_lm(torch, transformers, args, data, device, precision):
     """Fine-tune the pretrained model on train, early-stopping on dev; returns (classifier, train_info)."""
     transformers.set_seed(args.seed)
-    tokenizer, model = load_pretrained(transformers, args.lm_name, data.labels, args.trust_remote_code)
-    positions = model_positions(model, tokenizer)
+    labels = data.label_order
+    tokenizer, model = from_pretrained(transformers, args.lm_name, "--lm_name", args.trust_remote_code,
+                                       num_labels=len(labels), id2label=dict(enumerate(labels)),
+                                       label2id={label: i for i, label in enumerate(labels)})
+    positions = max_positions(model, tokenizer)
     if positions and args.max_length > positions:
         raise InputError(f"--max_length {args.max_length}: {args.lm_name} takes at most {positions} tokens")
-    log.info("%s: %s with a new %d-class head", args.lm_name, type(model).__name__, len(data.labels))
+    log.info("%s: %s with a new %d-class head", args.lm_name, type(model).__name__, len(labels))
     if args.freeze_encoder:
         freeze_encoder(model)
-    classifier = LmClassifier(model, tokenizer, lm_config(args), device, precision, args.eval_batch_size,
+    classifier = LmClassifier(model, tokenizer, model_config(args), device, precision, args.eval_batch_size,
                               args.pad_to_multiple_of)
     datasets = {}
     for name in ("train", "dev"):
@@ -1935,17 +1866,16 @@ def train_lm(torch, transformers, args, data, device, precision):
              100 * tokens["train"]["truncated_share"], args.max_length)
     with tempfile.TemporaryDirectory(prefix="lfd-trainer-") as output_dir:
         trainer = make_trainer(transformers, args, model, tokenizer, datasets, output_dir, precision, device,
-                               classifier.pad_multiple)
+                               classifier.pad_to_multiple_of)
         start = time.perf_counter()
         trainer.train()
         seconds = time.perf_counter() - start
     curves = epoch_history(trainer.state.log_history)
     check_converged(curves)
     epochs_run = max(1, round(trainer.state.epoch or args.epochs))
-    best_epoch = int(np.argmin(curves["val_loss"])) + 1 if curves["val_loss"] and args.patience else epochs_run
     return classifier, {
         "epochs_run": epochs_run,
-        "best_epoch": best_epoch,
+        "best_epoch": best_epoch(curves, args.patience, epochs_run),
         "history": curves,
         "train_seconds": round(seconds, 3),
         "train_examples_per_second": round(len(datasets["train"]) * epochs_run / seconds, 2),
@@ -1955,32 +1885,23 @@ def train_lm(torch, transformers, args, data, device, precision):
         "trainable_parameters": int(sum(p.numel() for p in model.parameters() if p.requires_grad)),
         "tokens_per_review": tokens,
         "padding": "max_length" if args.pad_to_max_length else "longest in batch",
-        "pad_to_multiple_of": classifier.pad_multiple,
+        "pad_to_multiple_of": classifier.pad_to_multiple_of,
         "batches": "length buckets" if args.group_by_length and not args.pad_to_max_length else "random",
         "precision": precision,
         "model_config": classifier.config,
     }
 
 
-def load_lm(transformers, folder, config, device, precision, batch_size, multiple=1, labels=None,
+def load_lm(transformers, folder, config, device, precision, batch_size, pad_to_multiple_of=1, labels=None,
             trust_remote_code=False):
-    try:  # a folder's own code runs only with --trust_remote_code: never a question on stdin
-        tokenizer = transformers.AutoTokenizer.from_pretrained(folder, trust_remote_code=trust_remote_code)
-        model = transformers.AutoModelForSequenceClassification.from_pretrained(
-            folder, trust_remote_code=trust_remote_code, **float32_weights(transformers))
-    except Exception as error:
-        if not trust_remote_code and ("trust_remote_code" in str(error) or "custom code" in str(error)):
-            raise InputError(f"--load_model {folder}: the model needs its own code; pass --trust_remote_code "
-                             "if you trust it") from None
-        raise InputError(f"--load_model {folder}: cannot be loaded ({first_line(error)})") from None
+    tokenizer, model = from_pretrained(transformers, folder, "--load_model", trust_remote_code)
     if labels is not None and model.config.num_labels != len(labels):
         raise InputError(f"--load_model {folder}: the model gives {model.config.num_labels} classes; "
                          f"{SAVED_CONFIG} names {len(labels)}")
-    return LmClassifier(model, tokenizer, config, device, precision, batch_size, multiple)
+    return LmClassifier(model, tokenizer, config, device, precision, batch_size, pad_to_multiple_of)
 
 
-def build_lm(args, data, saved):
-    """Train (or load) the transformer; returns (classifier, train_info, environment)."""
+def train_or_load_lm(args, data, saved):
     if args.pad_to_multiple_of > args.max_length:  # a batch padded to 10**9 tokens exhausts any memory
         raise InputError(f"--pad_to_multiple_of {args.pad_to_multiple_of}: more than --max_length {args.max_length} "
                          "tokens; batches would be padded beyond their longest review")
@@ -1991,30 +1912,26 @@ def build_lm(args, data, saved):
     log.info("transformers %s, torch %s on %s, %s (%s)", transformers.__version__, torch.__version__, name,
              precision, reason)
     if device == "cuda":
-        # cuDNN's attention plans each new batch shape anew: with per-batch padding on an H100 it made
-        # bf16 training 4.7 times and prediction 8.5 times slower than the other attention kernels
-        # (README, "On a GPU").
+        # cuDNN's attention plans each new batch shape anew: with per-batch padding on an H100 it made bf16
+        # training 4.7 times and prediction 8.5 times slower than the other attention kernels (bench/README.md).
         torch.backends.cuda.enable_cudnn_sdp(False)
     if saved:
-        classifier = load_lm(transformers, args.load_model, saved["config"], device, precision,
-                             args.eval_batch_size, args.pad_to_multiple_of, saved["labels"], args.trust_remote_code)
-        model = classifier.model
-        train_info = {"loaded_from": os.path.abspath(args.load_model), "model_config": saved["config"],
-                      "trained": saved.get("training"), "precision": precision,
-                      "parameters": int(sum(p.numel() for p in model.parameters()))}
+        classifier = load_lm(transformers, args.load_model, saved["config"], device, precision, args.eval_batch_size,
+                             args.pad_to_multiple_of, saved["labels"], args.trust_remote_code)
+        info = loaded_info(args.load_model, saved, int(sum(p.numel() for p in classifier.model.parameters())))
+        info["precision"] = precision
     else:
-        classifier, train_info = train_lm(torch, transformers, args, data, device, precision)
-    train_info["precision_reason"] = reason
+        classifier, info = train_lm(torch, transformers, args, data, device, precision)
+    info["precision_reason"] = reason
     if device == "cpu":
-        train_info["cpu_bf16_flags"] = cpu_bf16_flags(torch)
-    if device == "cuda":
-        train_info["cudnn_attention"] = torch.backends.cuda.cudnn_sdp_enabled()
-    environment = {"backend": "torch", "device": name, "libraries": ["torch", "transformers", "accelerate"]}
-    return classifier, train_info, environment
+        info["cpu_bf16_flags"] = cpu_bf16_flags(torch)
+    else:
+        info["cudnn_attention"] = torch.backends.cuda.cudnn_sdp_enabled()
+    return Trained(classifier, info, "torch", name, ["torch", "transformers", "accelerate"])
 
 
 # ---------------------------------------------------------------------------
-# Linear baseline (--model tfidf)
+# tf-idf family (scikit-learn): the linear baseline
 # ---------------------------------------------------------------------------
 
 
@@ -2025,6 +1942,8 @@ def identity(tokens):
 class TfidfClassifier:
     """tf-idf weighted word n-grams and a linear classifier's weights: scores = X W^T + b."""
 
+    family = "tfidf"
+
     def __init__(self, vectorizer, coef, intercept, config):
         self.vectorizer, self.config = vectorizer, config
         self.coef, self.intercept = np.asarray(coef, dtype=np.float64), np.asarray(intercept, dtype=np.float64)
@@ -2034,16 +1953,14 @@ class TfidfClassifier:
         scores = np.exp(scores - scores.max(axis=1, keepdims=True))
         return scores / scores.sum(axis=1, keepdims=True)
 
-    def save(self, folder, labels, training):
-        def write(staging):
-            np.savez_compressed(os.path.join(staging, SAVED_LINEAR), idf=self.vectorizer.idf_, coef=self.coef,
-                                intercept=self.intercept)
-            terms = sorted(self.vectorizer.vocabulary_, key=self.vectorizer.vocabulary_.get)
-            with open(os.path.join(staging, SAVED_TERMS), "w", encoding="utf-8") as out:
-                json.dump(terms, out)
+    def write_files(self, folder):
+        np.savez_compressed(os.path.join(folder, "linear.npz"), idf=self.vectorizer.idf_, coef=self.coef,
+                            intercept=self.intercept)
+        with open(os.path.join(folder, "terms.json"), "w", encoding="utf-8") as out:
+            json.dump(sorted(self.vectorizer.vocabulary_, key=self.vectorizer.vocabulary_.get), out)
 
-        save_model_folder(folder, write, {"family": "tfidf", "labels": labels, "config": self.config,
-                                          "training": training})
+    def save(self, folder, labels, training):
+        save_model_folder(folder, self, labels, training)
 
 
 def tfidf_vectorizer(config, vocabulary=None):
@@ -2051,7 +1968,7 @@ def tfidf_vectorizer(config, vocabulary=None):
 
     # The corpus is tokenized and lowercased already: n-grams of its own tokens.
     return TfidfVectorizer(analyzer="word", tokenizer=identity, preprocessor=identity, token_pattern=None,
-                           lowercase=False, ngram_range=(1, config["ngram_max"]), min_df=config.get("min_df", 1),
+                           lowercase=False, ngram_range=(1, config["ngram_max"]), min_df=config["min_df"],
                            sublinear_tf=config["sublinear_tf"], vocabulary=vocabulary)
 
 
@@ -2059,8 +1976,7 @@ def train_tfidf(args, data):
     from sklearn.linear_model import LogisticRegression
     from sklearn.svm import LinearSVC
 
-    config = {name: getattr(args, name) for name in ("task", "ngram_max", "min_df", "sublinear_tf",
-                                                     "linear_model", "C")}
+    config = model_config(args)
     vectorizer = tfidf_vectorizer(config)
     start = time.perf_counter()
     features = vectorizer.fit_transform(data.splits["train"].texts)
@@ -2084,81 +2000,51 @@ def train_tfidf(args, data):
 
 
 def load_tfidf(folder, config, labels=None):
-    damaged = f"--load_model {folder}: {SAVED_LINEAR} or {SAVED_TERMS} is damaged"
+    damaged = f"--load_model {folder}: linear.npz or terms.json is damaged"
     try:
-        with open(os.path.join(folder, SAVED_TERMS), encoding="utf-8") as handle:
+        with open(os.path.join(folder, "terms.json"), encoding="utf-8") as handle:
             terms = json.load(handle)
-        with np.load(os.path.join(folder, SAVED_LINEAR), allow_pickle=False) as arrays:  # no pickles
+        with np.load(os.path.join(folder, "linear.npz"), allow_pickle=False) as arrays:  # no pickles
             idf, coef, intercept = (np.asarray(arrays[key]) for key in ("idf", "coef", "intercept"))
     except Exception as error:  # also a .npy or a truncated zip under the .npz name
         raise InputError(f"{damaged} ({first_line(error)})") from None
     if not (isinstance(terms, list) and all(isinstance(term, str) for term in terms)
             and len(set(terms)) == len(terms)):
-        raise InputError(f"{damaged} ({SAVED_TERMS} is not a list of distinct n-grams)")
+        raise InputError(f"{damaged} (terms.json is not a list of distinct n-grams)")
     arrays = (idf, coef, intercept)
     if not (all(array.dtype.kind == "f" and np.isfinite(array).all() for array in arrays)
             and (idf.ndim, coef.ndim, intercept.ndim) == (1, 2, 1)
             and len(terms) == len(idf) == coef.shape[1] and coef.shape[0] == len(intercept)
             and (labels is None or len(intercept) == len(labels))):
-        raise InputError(f"{damaged} (the arrays do not fit {SAVED_TERMS} and the {len(labels or [])} labels)")
+        raise InputError(f"{damaged} (the arrays do not fit terms.json and the {len(labels or [])} labels)")
     vectorizer = tfidf_vectorizer(config, vocabulary={term: i for i, term in enumerate(terms)})
     vectorizer.idf_ = idf
     return TfidfClassifier(vectorizer, coef, intercept, config)
 
 
-def build_tfidf(args, data, saved):
-    """Fit (or load) the linear baseline; returns (classifier, train_info, environment)."""
+def train_or_load_tfidf(args, data, saved):
     if saved:
         classifier = load_tfidf(args.load_model, saved["config"], saved["labels"])
-        train_info = {"loaded_from": os.path.abspath(args.load_model), "model_config": saved["config"],
-                      "trained": saved.get("training"),
-                      "parameters": int(classifier.coef.size + classifier.intercept.size)}
+        info = loaded_info(args.load_model, saved, int(classifier.coef.size + classifier.intercept.size))
     else:
-        classifier, train_info = train_tfidf(args, data)
-    return classifier, train_info, {"backend": "scikit-learn", "device": "cpu", "libraries": ["scipy"]}
+        classifier, info = train_tfidf(args, data)
+    return Trained(classifier, info, "scikit-learn", "cpu", ["scipy"])
 
 
 # ---------------------------------------------------------------------------
-# main
+# run and main
 # ---------------------------------------------------------------------------
 
 
-def build_lstm(args, data, saved):
-    """Train (or load) the LSTM; returns (classifier, train_info, environment)."""
-    prepared = None if saved else prepare_embeddings(args, data)  # embedding errors before the slow import
-    reviews = sum(len(split.ids) for split in data.splits.values())
-    if saved:
-        check_lstm_memory(saved["config"], reviews, 0, 256)
-    else:
-        check_lstm_memory(lstm_config(args, prepared[2]), reviews, len(prepared[0]), args.batch_size)
-    backend = choose_backend(args.backend)
-    quiet = filtered_native_stderr(TF_NOISE) if backend == "tensorflow" else contextlib.nullcontext()
-    with quiet:
-        keras = import_keras(backend)
-        keras.utils.set_random_seed(args.seed)
-        device = describe_device(backend)
-        log.info("Keras %s on %s (%s)", keras.__version__, backend, device)
-        if saved:
-            classifier = load_lstm(keras, args.load_model, saved["config"], saved["labels"])
-            train_info = {"loaded_from": os.path.abspath(args.load_model), "model_config": saved["config"],
-                          "trained": saved.get("training"), "parameters": int(classifier.model.count_params())}
-        else:
-            classifier, train_info = train_lstm(keras, args, data, prepared)
-    return classifier, train_info, {"backend": backend, "device": device, "libraries": ["keras", backend]}
-
-
-def apply_family_defaults(args, family):
-    for name, value in FAMILY_DEFAULTS[family].items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
-    if args.verbose is None:  # a progress bar redrawn with \r only reads well at a terminal
-        args.verbose = 1 if sys.stdout.isatty() else 2
+TRAIN_OR_LOAD = {"lstm": train_or_load_lstm, "lm": train_or_load_lm, "tfidf": train_or_load_tfidf}
 
 
 def run(args, given, argv):
     """Check all input, then train (or load), evaluate, report; returns the run record."""
     commit = git_commit()  # of the code that runs, before anyone edits it during a long run
-    saved = read_saved_model(args, given) if args.load_model else None
+    saved = read_saved_model(args.load_model) if args.load_model else None
+    if saved:
+        apply_saved_flags(args, given, saved)
     apply_family_defaults(args, args.model)
     if not args.load_model and not args.dev_file:
         raise InputError("--dev_file is needed for training: early stopping and the evaluation use it")
@@ -2171,23 +2057,21 @@ def run(args, given, argv):
     data = read_data(args, saved and saved["labels"])
     if rank > 0 and saved:
         return None  # several processes: a loaded model is evaluated by the main process alone
-    build = {"lstm": build_lstm, "lm": build_lm, "tfidf": build_tfidf}[args.model]
-    classifier, train_info, environment = build(args, data, saved)
+    trained = TRAIN_OR_LOAD[args.model](args, data, saved)
     if rank > 0:
         return None  # the other processes trained with the main one; it alone predicts, saves and reports
     probabilities, predict_seconds = {}, {}
     for name, split in data.splits.items():
         if name != "train":
             start = time.perf_counter()
-            probabilities[name] = classifier.predict_proba(split.texts)
+            probabilities[name] = trained.classifier.predict_proba(split.texts)
             predict_seconds[name] = round(time.perf_counter() - start, 3)
     if args.save_model:
-        training = {"flags": {name: getattr(args, name) for name in sorted(MODEL_FLAGS[args.model])},
-                    "data_sha256": data.sha256, "git_commit": commit, "train": train_info}
-        classifier.save(args.save_model, data.labels, training)
+        training = {"flags": {name: getattr(args, name) for name in sorted(family_flags(args.model, saved_only=True))},
+                    "data_sha256": data.sha256, "git_commit": commit, "train": trained.info}
+        trained.classifier.save(args.save_model, data.label_order, training)
         log.info("model saved in %s", args.save_model)
-    runtime = {"argv": argv, **environment, "predict_seconds": predict_seconds, "git_commit": commit}
-    return report(args, data, probabilities, train_info, runtime)
+    return report(args, data, probabilities, trained, predict_seconds, commit, argv)
 
 
 def main(argv=None):

@@ -23,9 +23,21 @@ def run_cli(*argv, cwd=None):
 def test_help_lists_every_group():
     result = run_cli("--help")
     assert result.returncode == 0
-    for text in ("data:", "embeddings (LSTM):", "LSTM model:", "training:", "output and reuse:", "linear baseline (--model tfidf):",
-                 "--train_file", "--embeddings", "--recurrent_dropout", "cuDNN", "(default: 50)"):
+    for text in ("--train_file", "--embeddings", "--recurrent_dropout", "cuDNN", "(default: 50)"):
         assert text in result.stdout
+    # each flag is listed under the group of the families that read it
+    titles = {title + ":": name for name, (title, _) in lfd.GROUPS.items()}
+    group_of = {names[-1]: group for group, _, names, _ in lfd.FLAGS}
+    group, listed = None, set()
+    for line in result.stdout.splitlines():
+        if line in titles:
+            group = titles[line]
+        elif group and line.startswith("  -"):
+            flag = next(word.rstrip(",") for word in line.split() if word.startswith("--"))
+            assert group_of[flag] == group, flag
+            listed.add(flag)
+    assert listed == set(group_of)
+    assert all(title + ":" in result.stdout for title, _ in lfd.GROUPS.values())
 
 
 def outputs(corpus):
@@ -83,7 +95,8 @@ BAD_INPUT = {
     "save_model over another folder": (lambda c: ["--save_model", str(c["dir"])],
                                        "holds something other than a saved model; refusing"),
     "load_model of a file": (lambda c: ["--load_model", c["train"]], "--load_model .*is a file, not a folder"),
-    "load_model broken config": (lambda c: ["--load_model", broken_model(c)], "config.json is not a saved model"),
+    "load_model broken config": (lambda c: ["--load_model", broken_model(c)],
+                                  "lfd_config.json is not a saved model's config \\(no batch_size in \"config\"\\)"),
     "LSTM flag for the linear model": (lambda c: ["--model", "tfidf"], "--embeddings applies to --model lstm, "
                                        "not --model tfidf"),
     "linear-model flag for the LSTM": (lambda c: ["--C", "10"], "--C applies to --model tfidf, not --model lstm"),
@@ -99,7 +112,7 @@ def gzip_garbage(corpus):
 def broken_model(corpus):
     folder = corpus["dir"] / "broken_model"
     folder.mkdir()
-    (folder / "config.json").write_text('{"family": "lstm", "labels": ["a", "b"], "config": {}}')
+    (folder / "lfd_config.json").write_text('{"family": "lstm", "labels": ["a", "b"], "config": {}}')
     return str(folder)
 
 

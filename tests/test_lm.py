@@ -155,7 +155,7 @@ def test_padding_to_a_multiple_changes_shapes_not_predictions(corpus, tiny_lm, t
                              "fp32", 4)
     texts = lfd.read_corpus(corpus["dev"], "category", "--dev_file", "dev").texts
     exact = classifier.predict_proba(texts)
-    classifier.pad_multiple = 8
+    classifier.pad_to_multiple_of = 8
     shapes = []
     hook = classifier.model.register_forward_pre_hook(lambda module, args, kwargs: shapes.append(
         kwargs["input_ids"].shape[1]), with_kwargs=True)

@@ -64,7 +64,9 @@ def saved_lm(saved, tiny_lm):  # noqa: F811
     import transformers
     tokenizer = transformers.AutoTokenizer.from_pretrained(tiny_lm)
     model = transformers.AutoModelForSequenceClassification.from_pretrained(tiny_lm, num_labels=len(LABELS))
-    config = {"lm_name": tiny_lm, "task": "category", "max_length": 16, "freeze_encoder": False}
+    args = lfd.build_parser().parse_args(["--model", "lm", "--lm_name", tiny_lm, "--max_length", "16"])
+    lfd.apply_family_defaults(args, "lm")
+    config = lfd.model_config(args)
     lfd.LmClassifier(model, tokenizer, config, "cpu", "fp32", 8).save(str(saved / "lm"), LABELS, None)
     return saved / "lm"
 

@@ -45,7 +45,7 @@ def test_labels_fit_on_train_only(corpus, tmp_path):
     args = lfd.build_parser().parse_args(["--train_file", corpus["train"], "--dev_file", corpus["dev"],
                                           "--test_file", corpus["test"], "--max_train_samples", "5"])
     data = lfd.read_data(args)
-    assert data.labels == sorted(set(data.splits["train"].labels))
+    assert data.label_order == sorted(set(data.splits["train"].labels))
     assert len(data.splits["train"].ids) == 5
     dev = tmp_path / "dev_unknown.txt"
     dev.write_text("books pos 1.txt a b\nsports neg 2.txt c d\n", encoding="utf-8")
@@ -59,7 +59,7 @@ def test_label_ids_follow_sorted_order(corpus):
     data = lfd.read_data(args)
     dev = data.splits["dev"]
     ids = data.label_ids(dev)
-    assert [data.labels[i] for i in ids] == dev.labels
+    assert [data.label_order[i] for i in ids] == dev.labels
 
 
 @pytest.mark.parametrize("key", ["emb_json", "emb_txt", "emb_gz"])
