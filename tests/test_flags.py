@@ -1,0 +1,85 @@
+"""Each flag is declared once, in lfd.FLAGS, with the group of the model families that read it; what a
+saved model stores and --load_model restores follows from that declaration."""
+
+import argparse
+
+import pytest
+
+import lfd_assignment3 as lfd
+from conftest import write_corpus
+
+FAMILIES = ("lstm", "lm", "tfidf")
+
+
+def actions():
+    return {action.dest: action for action in lfd.build_parser()._actions if action.dest not in ("help", "model")}
+
+
+def test_every_flag_is_declared_once_with_a_family():
+    dests = [lfd.dest(names) for _, _, names, _ in lfd.FLAGS]
+    assert len(dests) == len(set(dests))
+    assert set(dests) == set(actions())  # the parser has no flag the table lacks
+    for group, saved, names, _ in lfd.FLAGS:
+        assert group in lfd.GROUPS and set(lfd.GROUPS[group][1]) <= set(FAMILIES), names
+        assert saved in (True, False)
+    assert set(lfd.FAMILY_DEFAULTS) == set(lfd.TRAIN_OR_LOAD) == set(FAMILIES)
+    # the per-family sets, as the checks and the saved models use them
+    assert {"embeddings", "max_seq_len", "pooling", "backend"} <= lfd.family_flags("lstm") - lfd.family_flags("lm")
+    assert "backend" not in lfd.family_flags("lstm", saved_only=True)
+    assert {"precision", "eval_batch_size", "trust_remote_code"} & lfd.family_flags("lm", saved_only=True) == set()
+    assert lfd.family_flags("tfidf", saved_only=True) == {"task", "max_train_samples", "seed", "linear_model", "C",
+                                                          "ngram_max", "min_df", "sublinear_tf"}
+
+
+def other_value(action):
+    """A valid value of the flag that is not its default."""
+    if action.nargs == 0:
+        return not action.default
+    if action.choices:
+        return next(choice for choice in action.choices if choice != action.default)
+    kind = getattr(action.type, "kind", str)
+    if kind is str:
+        return "elsewhere"
+    value = kind(0.5) if kind is float else 3
+    return value if value != action.default else value * 2 if kind is int else 0.25
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_load_model_restores_every_saved_flag(family, tmp_path):
+    parser, flags = lfd.build_parser(), actions()
+    config = {name: other_value(flags[name]) for name in lfd.family_flags(family, saved_only=True)}
+    saved = {"family": family, "labels": ["a", "b"], "config": config, "training": None}
+    dev = write_corpus(tmp_path / "dev.txt", 2, 1)
+    args = parser.parse_args(["--load_model", str(tmp_path), "--dev_file", str(dev)])
+    lfd.apply_saved_flags(args, {"load_model", "dev_file"}, saved)
+    assert args.model == family
+    for name, value in config.items():
+        assert getattr(args, name) == value != flags[name].default, name
+    for name in lfd.family_flags(family) - set(config) - {"train_file", "dev_file", "load_model"}:  # the run's own
+        assert getattr(args, name) == flags[name].default, name
+
+
+def test_a_saved_model_keeps_its_flags_through_save_and_load(tmp_path):
+    train, dev = write_corpus(tmp_path / "train.txt", 8, 1), write_corpus(tmp_path / "dev.txt", 3, 2)
+    given = ["--model", "tfidf", "--linear_model", "logreg", "-C", "3", "--ngram_max", "1", "--no-sublinear_tf",
+             "--seed", "5", "--max_train_samples", "20"]
+    trained = lfd.main(given + ["--train_file", str(train), "--dev_file", str(dev), "--save_model", str(tmp_path / "m")])
+    loaded = lfd.main(["--load_model", str(tmp_path / "m"), "--dev_file", str(dev)])
+    for name in lfd.family_flags("tfidf", saved_only=True):
+        assert loaded["config"][name] == trained["config"][name], name
+    assert loaded["config"]["C"] == 3 and not loaded["config"]["sublinear_tf"]
+    assert loaded["results"]["dev"]["predicted"] == trained["results"]["dev"]["predicted"]
+
+
+def test_a_saved_value_is_checked_like_the_flag(tmp_path):
+    flags = actions()
+    with pytest.raises(lfd.InputError, match="ngram_max 0: must be a positive integer"):
+        lfd.check_saved_value(flags["ngram_max"], "x", "ngram_max", 0)
+    with pytest.raises(lfd.InputError, match="is not a valid --bidirectional"):
+        lfd.check_saved_value(flags["bidirectional"], "x", "bidirectional", "yes")
+    with pytest.raises(lfd.InputError, match="is not a valid --learning_rate"):
+        lfd.check_saved_value(flags["learning_rate"], "x", "learning_rate", True)
+    lfd.check_saved_value(flags["learning_rate"], "x", "learning_rate", 1)  # an int is a valid float
+    assert isinstance(flags["seed"].type("3"), int) and flags["dropout"].type("0.5") == 0.5
+    with pytest.raises(argparse.ArgumentTypeError, match="must be in \\[0, 1\\)"):
+        flags["dropout"].type("1")
