@@ -26,6 +26,9 @@ precision/recall/F1 and a confusion matrix, and can log one JSON record per run.
   # predict only: label new texts (one per line) with a saved model of any family, no training
   python lfd_assignment3.py --load_model runs/bilstm --predict_file new_reviews.txt
 
+  # an ensemble: the averaged probabilities of saved models, families mixed
+  python lfd_assignment3.py --load_model runs/bilstm --load_model runs/tfidf --dev_file dev.txt
+
 Data lines are `<category> <sentiment> <id> <tokens...>`, lowercased and tokenized.
 Run `python lfd_assignment3.py --help` for every option.
 """
@@ -265,9 +268,9 @@ FLAGS = [  # (group, saved, names, argparse options)
         "draw the confusion matrix of each evaluated split into this PNG"))),
     ("output", False, ("--save_model",), dict(metavar="DIR", help=(
         "save the trained model, vocabulary, labels and config into DIR"))),
-    ("output", False, ("--load_model",), dict(metavar="DIR", help=(
+    ("output", False, ("--load_model",), dict(action="append", metavar="DIR", help=(
         "skip training: load a model saved with --save_model and evaluate it on --dev_file/--test_file or label "
-        "--predict_file"))),
+        "--predict_file; given more than once, an ensemble: the mean of the models' probabilities"))),
     ("output", False, ("--verbose",), dict(type=int, choices=(0, 1, 2), help=(
         "training progress: 0 silent, 1 progress bar, 2 one line per epoch (default: 1 at a terminal, 2 when "
         "output goes to a file or pipe)"))),
@@ -366,7 +369,7 @@ def check_flags(args, given):
 
 
 def apply_family_defaults(args, family):
-    for name, value in FAMILY_DEFAULTS[family].items():
+    for name, value in FAMILY_DEFAULTS.get(family, {}).items():
         if getattr(args, name) is None:
             setattr(args, name, value)
     if args.verbose is None:  # a progress bar redrawn with \r only reads well at a terminal
@@ -895,8 +898,9 @@ def check_output_paths(args):
     regular file or absent ('-' is stdout for --results_file and --predictions_file), never an input,
     never inside a model folder that is read or written or inside --lm_name, never on another output."""
     model_input = {"lstm": args.embeddings, "lm": args.lm_name}.get(args.model)
-    inputs = {os.path.realpath(p) for p in (args.train_file, args.dev_file, args.test_file,
-                                            args.predict_file, model_input, args.load_model) if p}
+    loaded = [("--load_model", folder) for folder in args.load_model or []]
+    inputs = {os.path.realpath(p) for p in (args.train_file, args.dev_file, args.test_file, args.predict_file,
+                                            model_input, *(folder for _, folder in loaded)) if p}
     outputs = [(flag, getattr(args, flag[2:])) for flag in
                ("--results_file", "--predictions_file", "--confusion_png", "--save_model")]
     outputs = [(flag, path) for flag, path in outputs if path]
@@ -908,7 +912,7 @@ def check_output_paths(args):
         raise InputError(f"{', '.join(flag for flag, _ in outputs)}: two outputs share one path")
     lm_folder = args.lm_name if args.model == "lm" and not args.load_model and os.path.isdir(args.lm_name) else None
     folders = [(flag, os.path.realpath(path)) for flag, path in
-               (("--load_model", args.load_model), ("--save_model", args.save_model), ("--lm_name", lm_folder)) if path]
+               (*loaded, ("--save_model", args.save_model), ("--lm_name", lm_folder)) if path]
     for flag, path in outputs:
         recover(path)
         real = os.path.realpath(path)
@@ -1048,19 +1052,27 @@ def read_saved_model(folder):
         if not any(os.path.isfile(os.path.join(folder, name)) for name in names):
             raise InputError(f"--load_model {folder}: incomplete saved model (no {' or '.join(names)})")
     check_saved_files(folder, saved)
+    saved["folder"] = folder
     return saved
 
 
-def apply_saved_flags(args, given, saved):
-    """Take the loaded model's family and flags, so the run record describes the model that runs."""
+def apply_saved_flags(args, saved):
+    """A copy of args with the loaded model's family and flags, so the run record describes the model that runs."""
+    args = argparse.Namespace(**vars(args))
     config, flags = saved["config"], (saved.get("training") or {}).get("flags", {})
     args.model, args.train_file = saved["family"], None
     for name in family_flags(args.model, saved_only=True):
         setattr(args, name, flags[name] if name in flags else config[name])
-    if "dev_file" not in given and (args.predict_file or not os.path.exists(args.dev_file)):
-        args.dev_file = None  # predict-only: dev is evaluated only when asked for
-    if not (args.dev_file or args.test_file or args.predict_file):
-        raise InputError("--load_model: nothing to do; give --dev_file, --test_file or --predict_file")
+    return args
+
+
+def check_ensemble(saved):
+    """Models averaged together must name the same labels in the same order, for the same task."""
+    first = saved[0]
+    for other in saved[1:]:
+        if (other["labels"], other["config"]["task"]) != (first["labels"], first["config"]["task"]):
+            raise InputError(f"--load_model {other['folder']}: its labels ({', '.join(other['labels'])}) or task differ "
+                             f"from those of {first['folder']}; an ensemble averages models of the same labels")
 
 
 def check_saved_value(action, where, name, value):
@@ -1162,10 +1174,10 @@ def model_config(args):
     return {name: getattr(args, name) for name in sorted(family_flags(args.model, saved_only=True))}
 
 
-def loaded_info(folder, saved, parameters):
+def loaded_info(saved, parameters):
     """The record's "train" part for a loaded model: where from, and how it was trained."""
-    return {"loaded_from": os.path.abspath(folder), "model_config": saved["config"], "trained": saved.get("training"),
-            "parameters": parameters}
+    return {"loaded_from": os.path.abspath(saved["folder"]), "model_config": saved["config"],
+            "trained": saved.get("training"), "parameters": parameters}
 
 
 def first_line(error):
@@ -1552,8 +1564,8 @@ def train_or_load_lstm(args, data, saved):
         device = describe_device(backend)
         log.info("Keras %s on %s (%s)", keras.__version__, backend, device)
         if saved:
-            classifier = load_lstm(keras, args.load_model, saved["config"], saved["labels"])
-            info = loaded_info(args.load_model, saved, int(classifier.model.count_params()))
+            classifier = load_lstm(keras, saved["folder"], saved["config"], saved["labels"])
+            info = loaded_info(saved, int(classifier.model.count_params()))
         else:
             classifier, info = train_lstm(keras, args, data, embeddings)
     return Trained(classifier, info, backend, device, ["keras", backend])
@@ -1916,9 +1928,9 @@ def train_or_load_lm(args, data, saved):
         # training 4.7 times and prediction 8.5 times slower than the other attention kernels (bench/README.md).
         torch.backends.cuda.enable_cudnn_sdp(False)
     if saved:
-        classifier = load_lm(transformers, args.load_model, saved["config"], device, precision, args.eval_batch_size,
+        classifier = load_lm(transformers, saved["folder"], saved["config"], device, precision, args.eval_batch_size,
                              args.pad_to_multiple_of, saved["labels"], args.trust_remote_code)
-        info = loaded_info(args.load_model, saved, int(sum(p.numel() for p in classifier.model.parameters())))
+        info = loaded_info(saved, int(sum(p.numel() for p in classifier.model.parameters())))
         info["precision"] = precision
     else:
         classifier, info = train_lm(torch, transformers, args, data, device, precision)
@@ -2024,8 +2036,8 @@ def load_tfidf(folder, config, labels=None):
 
 def train_or_load_tfidf(args, data, saved):
     if saved:
-        classifier = load_tfidf(args.load_model, saved["config"], saved["labels"])
-        info = loaded_info(args.load_model, saved, int(classifier.coef.size + classifier.intercept.size))
+        classifier = load_tfidf(saved["folder"], saved["config"], saved["labels"])
+        info = loaded_info(saved, int(classifier.coef.size + classifier.intercept.size))
     else:
         classifier, info = train_tfidf(args, data)
     return Trained(classifier, info, "scikit-learn", "cpu", ["scipy"])
@@ -2039,14 +2051,46 @@ def train_or_load_tfidf(args, data, saved):
 TRAIN_OR_LOAD = {"lstm": train_or_load_lstm, "lm": train_or_load_lm, "tfidf": train_or_load_tfidf}
 
 
+class Ensemble:
+    """Saved models evaluated as one: the mean of their class probabilities. It is not saved itself
+    (--save_model is for training runs); its record lists each member."""
+
+    family = "ensemble"
+
+    def __init__(self, members):
+        self.members, self.config = members, {"members": [member.config for member in members]}
+
+    def predict_proba(self, texts):
+        return np.mean([member.predict_proba(texts) for member in self.members], axis=0)
+
+
+def load_ensemble(members, data, saved):
+    """Each saved model loaded as its own family loads it, as one Trained."""
+    loaded = [TRAIN_OR_LOAD[args.model](args, data, one) for args, one in zip(members, saved, strict=True)]
+    info = {"members": [{"family": one["family"], **each.info} for one, each in zip(saved, loaded, strict=True)]}
+    return Trained(Ensemble([each.classifier for each in loaded]), info,
+                   "+".join(dict.fromkeys(each.backend for each in loaded)),
+                   "; ".join(dict.fromkeys(each.device for each in loaded)),
+                   list(dict.fromkeys(name for each in loaded for name in each.libraries)))
+
+
 def run(args, given, argv):
     """Check all input, then train (or load), evaluate, report; returns the run record."""
     commit = git_commit()  # of the code that runs, before anyone edits it during a long run
-    saved = read_saved_model(args.load_model) if args.load_model else None
-    if saved:
-        apply_saved_flags(args, given, saved)
-    apply_family_defaults(args, args.model)
-    if not args.load_model and not args.dev_file:
+    saved = [read_saved_model(folder) for folder in args.load_model or []]
+    members = [apply_saved_flags(args, one) for one in saved]
+    if len(saved) == 1:
+        args = members[0]
+    elif saved:
+        check_ensemble(saved)
+        args.model = "ensemble"
+    for each in members + [args]:
+        apply_family_defaults(each, each.model)
+    if saved and "dev_file" not in given and (args.predict_file or not os.path.exists(args.dev_file)):
+        args.dev_file = None  # predict-only: dev is evaluated only when asked for
+    if saved and not (args.dev_file or args.test_file or args.predict_file):
+        raise InputError("--load_model: nothing to do; give --dev_file, --test_file or --predict_file")
+    if not saved and not args.dev_file:
         raise InputError("--dev_file is needed for training: early stopping and the evaluation use it")
     check_output_paths(args)
     rank, processes = world()
@@ -2054,10 +2098,13 @@ def run(args, given, argv):
         raise InputError(f"--model {args.model} trains in one process; run it without torchrun or accelerate launch")
     if args.model == "lm" and not saved:
         check_lm_source(args.lm_name)  # before the slow imports
-    data = read_data(args, saved and saved["labels"])
+    data = read_data(args, saved[0]["labels"] if saved else None)
     if rank > 0 and saved:
         return None  # several processes: a loaded model is evaluated by the main process alone
-    trained = TRAIN_OR_LOAD[args.model](args, data, saved)
+    if len(saved) > 1:
+        trained = load_ensemble(members, data, saved)
+    else:
+        trained = TRAIN_OR_LOAD[args.model](args, data, saved[0] if saved else None)
     if rank > 0:
         return None  # the other processes trained with the main one; it alone predicts, saves and reports
     probabilities, predict_seconds = {}, {}

@@ -375,6 +375,35 @@ def ideas_final_rows(logs):
             (f"linear baseline: {linear_label}", linear_flags)]
 
 
+def new_lstm(logs):
+    """The best of the LSTM ideas, as lstm_ideas_final compared it."""
+    return ideas_final_rows(logs)[0][1]
+
+
+NEW_RATES, NEW_BATCHES = ("1e-3", "3e-3"), ("16", "32", "64")
+
+
+def new_lr_batch_grid(logs):
+    flags = new_lstm(logs)
+    return [(f"learning rate {rate}, batch {batch}", replaced(flags, ["--learning_rate", rate, "--batch_size", batch]))
+            for rate in NEW_RATES for batch in NEW_BATCHES]
+
+
+def new_final_rows(logs):
+    """The new LSTM at its re-tuned learning rate and batch size against it before, and the linear baseline."""
+    tuned = best(logs, new_lr_batch_grid(logs))
+    label = next(label for label, flags in new_lr_batch_grid(logs) if flags == tuned)
+    (linear_label, linear_flags), = tfidf_rows(logs)
+    return [(f"new LSTM, {label}", tuned), ("new LSTM before re-tuning", new_lstm(logs)),
+            (f"linear baseline: {linear_label}", linear_flags)]
+
+
+def new_test_rows(logs):
+    """Test set: the new LSTM, the selected LSTM and the linear baseline."""
+    (label, flags), _, linear = new_final_rows(logs)
+    return [(label, flags), ("selected LSTM", final_rows(logs)[0][1]), linear]
+
+
 GROUPS = [
     Group("smoke", "A seconds-long check of the runner (tests and CI)",
           lambda logs: [("tiny", ["--lstm_units", "4", "--epochs", "1", "--max_seq_len", "10"]),
@@ -433,6 +462,12 @@ GROUPS = [
           "truncation (one seed)", ideas_grid, seeds=(1,), compare=False),
     Group("lstm_ideas_final", "The best of the LSTM ideas against the selected LSTM and the linear baseline (dev)",
           ideas_final_rows),
+    Group("lstm_new_lr_batch", "The new LSTM (the best of the ideas): learning rate and batch size re-tuned (one seed)",
+          new_lr_batch_grid, seeds=(1,), compare=False),
+    Group("lstm_new_final", "The re-tuned new LSTM against it before re-tuning and the linear baseline (dev)",
+          new_final_rows),
+    Group("lstm_new_test", "Test set: the new LSTM against the selected LSTM and the linear baseline", new_test_rows,
+          test=True),
 ]
 
 

@@ -51,7 +51,7 @@ def test_load_model_restores_every_saved_flag(family, tmp_path):
     saved = {"family": family, "labels": ["a", "b"], "config": config, "training": None}
     dev = write_corpus(tmp_path / "dev.txt", 2, 1)
     args = parser.parse_args(["--load_model", str(tmp_path), "--dev_file", str(dev)])
-    lfd.apply_saved_flags(args, {"load_model", "dev_file"}, saved)
+    args = lfd.apply_saved_flags(args, saved)
     assert args.model == family
     for name, value in config.items():
         assert getattr(args, name) == value != flags[name].default, name

@@ -1,0 +1,67 @@
+"""--load_model given more than once: an ensemble, the mean of the saved models' probabilities."""
+
+import csv
+
+import numpy as np
+import pytest
+
+import lfd_assignment3 as lfd
+from conftest import write_corpus
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ensemble")
+    data = {"train": str(write_corpus(folder / "train.txt", 10, 1)), "dev": str(write_corpus(folder / "dev.txt", 4, 2))}
+    common = ["--train_file", data["train"], "--dev_file", data["dev"]]
+    for name, flags in (("svm", ["--model", "tfidf"]), ("logreg", ["--model", "tfidf", "--linear_model", "logreg"]),
+                        ("sentiment", ["--model", "tfidf", "--task", "sentiment"]),
+                        ("lstm", ["--lstm_units", "4", "--epochs", "2", "--max_seq_len", "8", "--embeddings", "none"])):
+        data[name] = lfd.main(common + flags + ["--save_model", str(folder / name)])
+        data[name]["folder"] = str(folder / name)
+    return data
+
+
+def probabilities(record, dev):
+    saved = lfd.read_saved_model(record["folder"])
+    texts = lfd.read_corpus(dev, "category", "--dev_file", "dev").texts
+    return lfd.load_tfidf(record["folder"], saved["config"], saved["labels"]).predict_proba(texts)
+
+
+def test_an_ensemble_averages_the_probabilities(models, tmp_path):
+    predictions = tmp_path / "p.tsv"
+    record = lfd.main(["--load_model", models["svm"]["folder"], "--load_model", models["logreg"]["folder"],
+                       "--dev_file", models["dev"], "--predictions_file", str(predictions)])
+    mean = (probabilities(models["svm"], models["dev"]) + probabilities(models["logreg"], models["dev"])) / 2
+    assert record["family"] == "ensemble" and record["results"]["dev"]["predicted"] == mean.argmax(axis=1).tolist()
+    assert [member["family"] for member in record["train"]["members"]] == ["tfidf", "tfidf"]
+    assert [member["model_config"]["linear_model"] for member in record["train"]["members"]] == ["svm", "logreg"]
+    with open(predictions, encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    assert [float(row["confidence"]) for row in rows] == pytest.approx(mean.max(axis=1), abs=1e-4)
+
+
+def test_a_model_twice_is_the_model_alone(models):
+    folder = models["svm"]["folder"]
+    twice = lfd.main(["--load_model", folder, "--load_model", folder, "--dev_file", models["dev"]])
+    assert twice["results"]["dev"]["predicted"] == models["svm"]["results"]["dev"]["predicted"]
+
+
+def test_families_mix(models, tmp_path):
+    new = tmp_path / "new.txt"
+    new.write_text("a lens and a zoom\nthe album\n", encoding="utf-8")
+    record = lfd.main(["--load_model", models["lstm"]["folder"], "--load_model", models["svm"]["folder"],
+                       "--dev_file", models["dev"], "--predict_file", str(new)])
+    assert record["backend"] in ("jax+scikit-learn", "tensorflow+scikit-learn", "torch+scikit-learn")
+    assert [member["family"] for member in record["train"]["members"]] == ["lstm", "tfidf"]
+    assert np.isclose(record["results"]["dev"]["accuracy"], np.mean(
+        np.array(record["results"]["dev"]["predicted"]) == record["results"]["dev"]["gold"]))
+
+
+def test_models_of_other_labels_are_refused(models, capsys):
+    with pytest.raises(SystemExit) as exit_status:
+        lfd.main(["--load_model", models["svm"]["folder"], "--load_model", models["sentiment"]["folder"],
+                  "--dev_file", models["dev"]])
+    assert exit_status.value.code == 2
+    error = capsys.readouterr().err
+    assert "its labels (neg, pos) or task differ" in error and len(error.strip().splitlines()) == 1
