@@ -46,20 +46,29 @@ class Pending(Exception):
 
 @dataclass
 class Group:
-    """Named runs: configs() gives [(label, flags)], the first is the reference row of the table."""
+    """Named runs: configs(logs) gives [(label, flags)], the first is the reference row of the table.
+
+    How the runs are made: each seed of each configuration; with test, each run also evaluates the test
+    set; with predictions, each also writes its predictions (with the reviews' text) to PREDICTIONS;
+    alone marks a timing group, to run with nothing else on the machine. How report/tables.py shows
+    them: compare is "first" (each row tested against the first), "pairs" (also every pair of rows) or
+    "" (no tests); extras are any of "efficiency" (columns of parameters and prediction speed), "errors"
+    (the first row's per-class scores, confusion matrix and wrong dev reviews) and "curves" (a figure of
+    the runs' dev loss and accuracy per epoch)."""
 
     name: str
     title: str
     configs: object
     seeds: tuple = SEEDS
     test: bool = False
-    compare: bool = True  # paired test of every row against the first
-    predictions: bool = False  # also write each run's predictions TSV (with review text) to PREDICTIONS
-    alone: bool = False  # a timing group: run it with nothing else on the machine
-    efficiency: bool = False  # its table also shows parameters and prediction speed
-    errors: bool = False  # list its first row's wrong dev reviews (as predictions=True does)
-    pairwise: bool = False  # also test every pair of rows, not only each against the first
-    curves: bool = False  # draw its runs' dev loss and accuracy per epoch (figures/<group>_curves.pdf)
+    predictions: bool = False
+    alone: bool = False
+    compare: str = "first"
+    extras: tuple = ()
+
+    def __post_init__(self):
+        if self.compare not in ("first", "pairs", "") or not set(self.extras) <= {"efficiency", "errors", "curves"}:
+            raise ValueError(f"group {self.name}: compare {self.compare!r}, extras {self.extras!r}")
 
 
 # ---------------------------------------------------------------------------
@@ -382,8 +391,8 @@ GROUPS = [
                                        "--optimizer", "sgd", "--learning_rate", "0.1"])],
           seeds=(1, 2)),
     Group("lr_batch", "Learning rate and batch size of the one-layer LSTM (coarse grid, one seed)",
-          lr_batch_grid, seeds=(1,), compare=False),
-    Group("baseline", "The chosen baseline over three seeds", baseline_rows, compare=False),
+          lr_batch_grid, seeds=(1,), compare=""),
+    Group("baseline", "The chosen baseline over three seeds", baseline_rows, compare=""),
     Group("embeddings", "Pretrained embeddings: none (random), GloVe frozen, GloVe trainable; "
           "with and without a dense layer after the embedding",
           variants("GloVe frozen (baseline)", [
@@ -413,24 +422,25 @@ GROUPS = [
     Group("padding", "Padding at the end with a mask versus padding at the start without one",
           variants("end-padded, masked (baseline)", [("start-padded, no mask", ["--padding", "pre"])])),
     Group("optimizer_lr", "Each optimizer's learning rate (coarse grid, one seed)",
-          optimizer_grid, seeds=(1,), compare=False),
+          optimizer_grid, seeds=(1,), compare=""),
     Group("optimizers", "Optimizers, each at its own best learning rate", optimizer_best),
     Group("dropout_speed", "Seconds per epoch without dropout, with dropout and with recurrent dropout "
           "(4 epochs, no early stopping)",
           variants("no dropout", [("dropout 0.2", ["--dropout", "0.2"]),
                                   ("recurrent dropout 0.2", ["--recurrent_dropout", "0.2"])],
                    common=["--epochs", "4", "--patience", "0"]),
-          seeds=(1,), compare=False, alone=True),
+          seeds=(1,), compare="", alone=True),
     Group("combined_lr_batch", "The adopted improvements combined: learning rate and batch size re-tuned "
-          "(one seed)", combined_grid, seeds=(1,), compare=False),
-    Group("final", "The selected LSTM over three seeds", final_rows, compare=False, predictions=True, curves=True),
+          "(one seed)", combined_grid, seeds=(1,), compare=""),
+    Group("final", "The selected LSTM over three seeds", final_rows, compare="", predictions=True,
+          extras=("errors", "curves")),
     Group("test", "Test set: the selected LSTM against models that were worse on dev", test_rows, test=True),
     Group("pooling", "The selected LSTM reading its last state, or the maximum or mean of its outputs over all steps",
           selected_variants("--pooling", ("max", "mean"))),
     Group("truncation", "The selected LSTM keeping the start of a long review, its end, or both",
           selected_variants("--truncation", ("tail", "head_tail"))),
     Group("lstm_ideas", "Capacity, length and regularisation of the selected LSTM with its better pooling and "
-          "truncation (one seed)", ideas_grid, seeds=(1,), compare=False),
+          "truncation (one seed)", ideas_grid, seeds=(1,), compare=""),
     Group("lstm_ideas_final", "The best of the LSTM ideas against the selected LSTM and the linear baseline (dev)",
           ideas_final_rows),
 ]
@@ -548,18 +558,18 @@ def system_rows(logs):
 
 LM_GROUPS = [
     Group("lm_max_length", "MiniLM, step 1: subword tokens kept per review (assignment recipe otherwise; one seed)",
-          lm_length_grid, seeds=(1,), compare=False),
+          lm_length_grid, seeds=(1,), compare=""),
     Group("lm_lr", "MiniLM, step 2: learning rate at the best length (one seed)",
-          lm_rate_grid, seeds=(1,), compare=False),
-    Group("lm_batch", "MiniLM, step 3: batch size (one seed)", lm_batch_grid, seeds=(1,), compare=False),
+          lm_rate_grid, seeds=(1,), compare=""),
+    Group("lm_batch", "MiniLM, step 3: batch size (one seed)", lm_batch_grid, seeds=(1,), compare=""),
     Group("lm_epochs", "MiniLM, step 4: epochs, the weights of the epoch with the lowest dev loss kept "
-          "(one seed)", lm_epoch_grid, seeds=(1,), compare=False, curves=True),
+          "(one seed)", lm_epoch_grid, seeds=(1,), compare="", extras=("curves",)),
     Group("lm_schedule", "MiniLM, step 5: learning-rate schedule (one seed)", lm_schedule_grid,
-          seeds=(1,), compare=False),
+          seeds=(1,), compare=""),
     # The final configurations, fixed before these runs: each run evaluates dev and test at once
     # (a CPU cannot afford to train them twice). The recipe's runs are also lm_models' first row.
     Group("lm_final", "The tuned MiniLM against the assignment recipe", lm_final_rows, test=True,
-          predictions=True),
+          predictions=True, extras=("errors",)),
     Group("lm_precision", "The tuned MiniLM against the recipe, both trained on the GPU in bf16", lm_precision_rows,
           test=True),
     Group("lm_cpu_bf16", "MiniLM with the recipe on a CPU, fp32 against bf16 autocast: does bf16 cost accuracy?",
@@ -567,14 +577,14 @@ LM_GROUPS = [
     Group("lm_tradeoff", "MPNet with the recipe against the tuned MiniLM (no new runs)", lm_tradeoff_rows,
           test=True),
     Group("tfidf", "Linear baseline: tf-idf word n-grams and a linear classifier (one seed; the solvers are "
-          "deterministic up to the order of coordinate steps)", tfidf_grid, seeds=(1,), compare=False),
-    Group("tfidf_test", "Test set: the best linear model on dev", tfidf_rows, test=True, compare=False),
+          "deterministic up to the order of coordinate steps)", tfidf_grid, seeds=(1,), compare=""),
+    Group("tfidf_test", "Test set: the best linear model on dev", tfidf_rows, test=True, compare=""),
     Group("lm_models", "MiniLM and MPNet, fine-tuned and frozen, with the assignment recipe "
-          "(dev and test; no choice is made on these runs)", lm_model_rows, test=True, efficiency=True,
-          pairwise=True),
+          "(dev and test; no choice is made on these runs)", lm_model_rows, test=True, compare="pairs",
+          extras=("efficiency",)),
 ]
 GROUPS += LM_GROUPS + [Group("systems", "Test set: the best model of each family (chosen on dev)", system_rows,
-                             test=True, errors=True, pairwise=True)]
+                             test=True, compare="pairs", extras=("errors",))]
 GROUP_NAMES = [group.name for group in GROUPS]
 
 
