@@ -150,6 +150,18 @@ def test_the_combined_model_adopts_only_significant_improvements(tmp_path):
         pass
 
 
+def test_a_torn_last_log_line_is_skipped_and_a_torn_earlier_one_is_an_error(tmp_path):
+    record = json.dumps({"command": ["lfd_assignment3.py", "--seed", "1"], "data_sha256": {}, "results": {}})
+    (tmp_path / "g.jsonl").write_text(record + "\n\n" + record[:20])  # killed while writing its second record
+    assert [r["group"] for r in experiments.read_logs(str(tmp_path))] == ["g"]
+    (tmp_path / "g.jsonl").write_text(record[:20] + "\n" + record + "\n")
+    try:
+        experiments.read_logs(str(tmp_path))
+        raise AssertionError("a torn line before the last is not a crash's doing and must not pass silently")
+    except json.JSONDecodeError:
+        pass
+
+
 def test_a_test_run_is_not_found_where_no_test_file_was_hashed(tmp_path):
     hashes = {"train_file": "t" * 64, "dev_file": "d" * 64, "embeddings": "e" * 64}
     record = {"command": ["lfd_assignment3.py", "--bidirectional", "--seed", "1"], "data_sha256": hashes,
