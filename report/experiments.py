@@ -52,7 +52,7 @@ class Group:
     set; with predictions, each also writes its predictions (with the reviews' text) to PREDICTIONS;
     alone marks a timing group, to run with nothing else on the machine. How report/tables.py shows
     them: compare is "first" (each row tested against the first), "pairs" (also every pair of rows) or
-    "" (no tests); extras are any of "efficiency" (columns of parameters and prediction speed), "errors"
+    None (no tests); extras are any of "efficiency" (columns of parameters and prediction speed), "errors"
     (the first row's per-class scores, confusion matrix and wrong dev reviews) and "curves" (a figure of
     the runs' dev loss and accuracy per epoch)."""
 
@@ -63,11 +63,11 @@ class Group:
     test: bool = False
     predictions: bool = False
     alone: bool = False
-    compare: str = "first"
+    compare: str | None = "first"
     extras: tuple = ()
 
     def __post_init__(self):
-        if self.compare not in ("first", "pairs", "") or not set(self.extras) <= {"efficiency", "errors", "curves"}:
+        if self.compare not in ("first", "pairs", None) or not set(self.extras) <= {"efficiency", "errors", "curves"}:
             raise ValueError(f"group {self.name}: compare {self.compare!r}, extras {self.extras!r}")
 
 
@@ -348,9 +348,9 @@ GROUPS = [
                                        "--optimizer", "sgd", "--learning_rate", "0.1"])],
           seeds=(1, 2)),
     Group("lr_batch", "Learning rate and batch size of the one-layer LSTM (coarse grid, one seed)",
-          lr_batch_grid, seeds=(1,), compare=""),
+          lr_batch_grid, seeds=(1,), compare=None),
     Group("baseline", "The chosen baseline over three seeds", lambda logs: [("LSTM baseline", baseline(logs))],
-          compare=""),
+          compare=None),
     Group("embeddings", "Pretrained embeddings: none (random), GloVe frozen, GloVe trainable; "
           "with and without a dense layer after the embedding",
           variants("GloVe frozen (baseline)", [
@@ -380,17 +380,17 @@ GROUPS = [
     Group("padding", "Padding at the end with a mask versus padding at the start without one",
           variants("end-padded, masked (baseline)", [("start-padded, no mask", ["--padding", "pre"])])),
     Group("optimizer_lr", "Each optimizer's learning rate (coarse grid, one seed)",
-          optimizer_grid, seeds=(1,), compare=""),
+          optimizer_grid, seeds=(1,), compare=None),
     Group("optimizers", "Optimizers, each at its own best learning rate", optimizer_best),
     Group("dropout_speed", "Seconds per epoch without dropout, with dropout and with recurrent dropout "
           "(4 epochs, no early stopping)",
           variants("no dropout", [("dropout 0.2", ["--dropout", "0.2"]),
                                   ("recurrent dropout 0.2", ["--recurrent_dropout", "0.2"])],
                    common=["--epochs", "4", "--patience", "0"]),
-          seeds=(1,), compare="", alone=True),
+          seeds=(1,), compare=None, alone=True),
     Group("combined_lr_batch", "The adopted improvements combined: learning rate and batch size re-tuned "
-          "(one seed)", combined_grid, seeds=(1,), compare=""),
-    Group("final", "The selected LSTM over three seeds", final_rows, compare="", predictions=True,
+          "(one seed)", combined_grid, seeds=(1,), compare=None),
+    Group("final", "The selected LSTM over three seeds", final_rows, compare=None, predictions=True,
           extras=("errors", "curves")),
     Group("test", "Test set: the selected LSTM against models that were worse on dev", test_rows, test=True),
     Group("pooling", "The selected LSTM reading its last state, or the maximum or mean of its outputs over all steps",
@@ -398,7 +398,7 @@ GROUPS = [
     Group("truncation", "The selected LSTM keeping the start of a long review, its end, or both",
           selected_variants("--truncation", ("tail", "head_tail"))),
     Group("lstm_ideas", "Capacity, length and regularisation of the selected LSTM with its better pooling and "
-          "truncation (one seed)", ideas_grid, seeds=(1,), compare=""),
+          "truncation (one seed)", ideas_grid, seeds=(1,), compare=None),
     Group("lstm_ideas_final", "The best of the LSTM ideas against the selected LSTM and the linear baseline (dev)",
           ideas_final_rows),
 ]
@@ -499,14 +499,14 @@ def system_rows(logs):
 
 GROUPS += [
     Group("lm_max_length", "MiniLM, step 1: subword tokens kept per review (assignment recipe otherwise; one seed)",
-          lm_length_grid, seeds=(1,), compare=""),
+          lm_length_grid, seeds=(1,), compare=None),
     Group("lm_lr", "MiniLM, step 2: learning rate at the best length (one seed)",
-          lm_rate_grid, seeds=(1,), compare=""),
-    Group("lm_batch", "MiniLM, step 3: batch size (one seed)", lm_batch_grid, seeds=(1,), compare=""),
+          lm_rate_grid, seeds=(1,), compare=None),
+    Group("lm_batch", "MiniLM, step 3: batch size (one seed)", lm_batch_grid, seeds=(1,), compare=None),
     Group("lm_epochs", "MiniLM, step 4: epochs, the weights of the epoch with the lowest dev loss kept "
-          "(one seed)", lm_epoch_grid, seeds=(1,), compare="", extras=("curves",)),
+          "(one seed)", lm_epoch_grid, seeds=(1,), compare=None, extras=("curves",)),
     Group("lm_schedule", "MiniLM, step 5: learning-rate schedule (one seed)", lm_schedule_grid,
-          seeds=(1,), compare=""),
+          seeds=(1,), compare=None),
     # The final configurations, fixed before these runs: each run evaluates dev and test at once
     # (a CPU cannot afford to train them twice). The recipe's runs are also lm_models' first row.
     Group("lm_final", "The tuned MiniLM against the assignment recipe", lm_final_rows, test=True,
@@ -522,8 +522,8 @@ GROUPS += [
     Group("lm_tradeoff", "MPNet with the recipe against the tuned MiniLM (no new runs)",
           lambda logs: [(f"{MPNET}, fine-tuned (recipe)", lm(MPNET))] + lm_final_rows(logs)[:1], test=True),
     Group("tfidf", "Linear baseline: tf-idf word n-grams and a linear classifier (one seed; the solvers are "
-          "deterministic up to the order of coordinate steps)", tfidf_grid, seeds=(1,), compare=""),
-    Group("tfidf_test", "Test set: the best linear model on dev", tfidf_rows, test=True, compare=""),
+          "deterministic up to the order of coordinate steps)", tfidf_grid, seeds=(1,), compare=None),
+    Group("tfidf_test", "Test set: the best linear model on dev", tfidf_rows, test=True, compare=None),
     Group("lm_models", "MiniLM and MPNet, fine-tuned and frozen, with the assignment recipe "
           "(dev and test; no choice is made on these runs)", lm_model_rows, test=True, compare="pairs",
           extras=("efficiency",)),

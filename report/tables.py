@@ -451,7 +451,8 @@ def write_group(group, logs, rows, out_dir, figures_dir, write):
         macros += pairwise(group, logs, rows)
     if "curves" in group.extras:
         curves_figure(group, rows, os.path.join(figures_dir, group.name + "_curves.pdf"))
-    for split in ("dev", "test") if group.test else ("dev",) if "errors" in group.extras else ():
+    per_class_splits = ("dev", "test") if group.test else ("dev",) if "errors" in group.extras else ()
+    for split in per_class_splits:
         name = f"{group.name}_{split}"
         if runs:
             text, tex, numbers, confusion = per_class(name, label, runs, split)
