@@ -406,7 +406,7 @@ def confusion_figure(confusion, labels, path):
 
 def curves_figure(group, rows, path):
     """Dev loss and dev accuracy after each epoch, one line per run of the group (none without runs)."""
-    runs = [(label, run) for label, _, runs, _ in rows for run in runs]
+    runs = [(label, run) for label, _, logged, _ in rows for run in logged]
     if not runs:
         return
     figure, axes = pyplot().subplots(1, 2, figsize=(8, 3))
