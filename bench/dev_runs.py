@@ -1,16 +1,17 @@
 #!/usr/bin/env python
-"""The dev-set runs behind README.md's numbers, logged to bench/results/lstm_dev.jsonl.
+"""The LSTM dev-set runs behind bench/README.md's padding table, logged to bench/results/lstm_dev.jsonl,
+and that table's numbers: one row per configuration, dev accuracy per seed, mean and std.
 
 Resumable: a run whose command is already in the log is skipped, so a killed sweep restarts
-where it stopped.
+where it stopped, and with every run logged the script only prints the summary.
 
     python bench/dev_runs.py [--data_dir ../shared/data]
-    python bench/summarize.py bench/results/lstm_dev.jsonl
 """
 
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 
@@ -22,11 +23,32 @@ RUNS = ([["--seed", s] for s in "123"]
         + [BEST + ["--seed", s] for s in "123"])
 
 
-def logged_commands(path):
+def logged_records(path):
     if not os.path.exists(path):
         return []
     with open(path, encoding="utf-8") as handle:
-        return [json.loads(line)["command"][1:] for line in handle if line.strip()]
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def summarize(records):
+    """One line per configuration (the flags after --results_file, without --seed)."""
+    groups = {}
+    for record in records:
+        command = record["command"]
+        flags = command[command.index("--results_file") + 2:]
+        flags = [f for i, f in enumerate(flags) if f != "--seed" and (i == 0 or flags[i - 1] != "--seed")]
+        groups.setdefault(" ".join(flags) or "(defaults)", []).append((record["config"]["seed"], record))
+    print(f"{'flags':<75} {'dev accuracy by seed':<27} {'mean':>6} {'std':>6} {'epochs':>7} {'s/run':>6} {'commit':>8}")
+    for flags, runs in groups.items():
+        runs.sort(key=lambda run: run[0])
+        accuracies = [record["results"]["dev"]["accuracy"] for _, record in runs]
+        epochs = statistics.mean(record["train"]["epochs_run"] for _, record in runs)
+        seconds = statistics.mean(record["train"]["train_seconds"] for _, record in runs)
+        by_seed = " ".join(f"{seed}:{acc:.4f}" for (seed, _), acc in zip(runs, accuracies, strict=True))
+        std = statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0
+        commits = {(record["git_commit"] or "none")[:7] for _, record in runs}
+        print(f"{flags:<75} {by_seed:<27} {statistics.mean(accuracies):6.4f} {std:6.4f} {epochs:7.1f} "
+              f"{seconds:6.0f} {','.join(sorted(commits)):>8}")
 
 
 def main():
@@ -38,11 +60,11 @@ def main():
         argv = ["--train_file", f"{args.data_dir}/train.txt", "--dev_file", f"{args.data_dir}/dev.txt",
                 "--embeddings", f"{args.data_dir}/glove_reviews_50d.json", "--verbose", "2",
                 "--results_file", LOG, *flags]
-        if argv in logged_commands(LOG):
-            print("logged already:", " ".join(flags), flush=True)
+        if argv in [record["command"][1:] for record in logged_records(LOG)]:
             continue
         print("running:", " ".join(flags), flush=True)
         subprocess.run([sys.executable, "lfd_assignment3.py", *argv], check=True, stdout=subprocess.DEVNULL)
+    summarize(logged_records(LOG))
 
 
 if __name__ == "__main__":

@@ -46,20 +46,29 @@ class Pending(Exception):
 
 @dataclass
 class Group:
-    """Named runs: configs() gives [(label, flags)], the first is the reference row of the table."""
+    """Named runs: configs(logs) gives [(label, flags)], the first is the reference row of the table.
+
+    How the runs are made: each seed of each configuration; with test, each run also evaluates the test
+    set; with predictions, each also writes its predictions (with the reviews' text) to PREDICTIONS;
+    alone marks a timing group, to run with nothing else on the machine. How report/tables.py shows
+    them: compare is "first" (each row tested against the first), "pairs" (also every pair of rows) or
+    None (no tests); extras are any of "efficiency" (columns of parameters and prediction speed), "errors"
+    (the first row's per-class scores, confusion matrix and wrong dev reviews) and "curves" (a figure of
+    the runs' dev loss and accuracy per epoch)."""
 
     name: str
     title: str
     configs: object
     seeds: tuple = SEEDS
     test: bool = False
-    compare: bool = True  # paired test of every row against the first
-    predictions: bool = False  # also write each run's predictions TSV (with review text) to PREDICTIONS
-    alone: bool = False  # a timing group: run it with nothing else on the machine
-    efficiency: bool = False  # its table also shows parameters and prediction speed
-    errors: bool = False  # list its first row's wrong dev reviews (as predictions=True does)
-    pairwise: bool = False  # also test every pair of rows, not only each against the first
-    curves: bool = False  # draw its runs' dev loss and accuracy per epoch (figures/<group>_curves.pdf)
+    predictions: bool = False
+    alone: bool = False
+    compare: str | None = "first"
+    extras: tuple = ()
+
+    def __post_init__(self):
+        if self.compare not in ("first", "pairs", None) or not set(self.extras) <= {"efficiency", "errors", "curves"}:
+            raise ValueError(f"group {self.name}: compare {self.compare!r}, extras {self.extras!r}")
 
 
 # ---------------------------------------------------------------------------
@@ -70,60 +79,71 @@ class Group:
 def read_logs(results_dir):
     """Every record of every group file, each with its group name under "group"."""
     records = []
-    if not os.path.isdir(results_dir):
-        return records
-    for name in sorted(os.listdir(results_dir)):
+    for name in sorted(os.listdir(results_dir)) if os.path.isdir(results_dir) else []:
         if not name.endswith(".jsonl"):
             continue
         with open(os.path.join(results_dir, name), encoding="utf-8") as handle:
             lines = handle.read().split("\n")
         for number, line in enumerate(lines):
-            if not line.strip():
-                continue
             try:
-                record = json.loads(line)
+                if line.strip():
+                    records.append({**json.loads(line), "group": name[:-len(".jsonl")]})
             except json.JSONDecodeError:
-                if number == len(lines) - 1:  # a last line torn by a crash: the run is not logged
-                    continue
-                raise
-            record["group"] = name[:-len(".jsonl")]
-            records.append(record)
+                if number < len(lines) - 1:  # only the last line may be torn (by a crash): that run is not logged
+                    raise
     return records
 
 
+def as_pairs(flags):
+    """A flag list as [(flag, value or None for a switch)], in order."""
+    pairs, i = [], 0
+    while i < len(flags):
+        value = flags[i + 1] if i + 1 < len(flags) and not flags[i + 1].startswith("--") else None
+        pairs.append((flags[i], value))
+        i += 1 if value is None else 2
+    return pairs
+
+
+def as_flags(pairs):
+    return [item for flag, value in pairs for item in ([flag] if value is None else [flag, value])]
+
+
 def run_flags(command):
-    """A logged command's flags without file paths and printing options, as ((flag, value), ...)."""
+    """A logged command's flags without file paths and printing options (a checkpoint by its folder's name),
+    as ((flag, value), ...)."""
     return tuple(sorted((flag, os.path.basename(value.rstrip("/")) if flag == "--lm_name" else value)
                         for flag, value in as_pairs(list(command[1:]))
                         if flag not in PATH_FLAGS and not (flag == "--embeddings" and value.lower() != "none")))
 
 
-def run_key(flags, seed, data_sha256):
-    """What makes two runs the same run: flags, seed and the hashes of the data read."""
-    pairs = run_flags(["x"] + list(flags) + ["--seed", str(seed)])
-    return json.dumps([pairs, sorted(data_sha256.items())])
-
-
 def record_key(record):
+    """What makes two runs the same run: flags, seed and the hashes of the data read."""
     return json.dumps([run_flags(record["command"]), sorted(record["data_sha256"].items())])
 
 
+def reads_no_vectors(flags):
+    """Runs of the transformer (and linear) families read no word-vector file."""
+    return "--model" in flags and flags[list(flags).index("--model") + 1] != "lstm"
+
+
 class Logs:
-    """The logged records, looked up by configuration."""
+    """The logged records, looked up by configuration, and the gold labels of dev and test in file order."""
 
     def __init__(self, results_dir, hashes):
-        self.records = read_logs(results_dir)
-        self.hashes = hashes
-        self.gold = gold_labels(self.records).get(hashes.get("dev_file"))
-        self.test_gold = gold_labels(self.records, "test").get(hashes.get("test_file"))
-        self.by_key = {}
+        self.records, self.hashes, self.by_key = read_logs(results_dir), hashes, {}
+        gold = {}  # gold label ids of a split by the split file's hash (any record that logged them)
         for record in self.records:
             self.by_key.setdefault(record_key(record), record)
+            for split, result in record["results"].items():
+                if "gold" in result:
+                    gold.setdefault(record["data_sha256"][f"{split}_file"], np.asarray(result["gold"]))
+        self.gold, self.test_gold = gold.get(hashes.get("dev_file")), gold.get(hashes.get("test_file"))
 
     def find(self, flags, seed, test=False):
         if test and "test_file" not in self.hashes:
             return None  # no test file hashed (none given, or none logged yet): no test run can match
-        return self.by_key.get(run_key(flags, seed, self.hashes_for(flags, test)))
+        return self.by_key.get(record_key({"command": ["x", *flags, "--seed", str(seed)],
+                                            "data_sha256": self.hashes_for(flags, test)}))
 
     def hashes_for(self, flags, test):
         wanted = {"train_file", "dev_file"} | ({"test_file"} if test else set())
@@ -134,21 +154,6 @@ class Logs:
     def runs(self, flags, seeds, test=False):
         """The logged records of one configuration, one per seed that has been run."""
         return [r for r in (self.find(flags, seed, test) for seed in seeds) if r is not None]
-
-
-def reads_no_vectors(flags):
-    """Runs of the transformer (and linear) families read no word-vector file."""
-    return "--model" in flags and flags[list(flags).index("--model") + 1] != "lstm"
-
-
-def gold_labels(records, split="dev"):
-    """Gold label ids of a split in file order, by the split file's hash (any record that logged them)."""
-    gold = {}
-    for record in records:
-        result = record["results"].get(split, {})
-        if "gold" in result:
-            gold.setdefault(record["data_sha256"][f"{split}_file"], np.asarray(result["gold"]))
-    return gold
 
 
 def correctness(runs, gold, split="dev"):
@@ -179,6 +184,16 @@ def best(logs, candidates, seeds=(1,)):
     return candidates[scores.index(max(scores))][1]
 
 
+def without(flags, name):
+    """flags without `name VALUE`."""
+    return as_flags([(flag, value) for flag, value in as_pairs(flags) if flag != name])
+
+
+def replaced(flags, extra):
+    """flags with extra's flags set to extra's values (added where flags lacks them)."""
+    return as_flags({**dict(as_pairs(flags)), **dict(as_pairs(extra))}.items())
+
+
 # ---------------------------------------------------------------------------
 # The LSTM study
 # ---------------------------------------------------------------------------
@@ -197,6 +212,15 @@ OPTIMIZER_GRIDS = {
     "adagrad": ([], ("0.01", "0.03", "0.1")),
     "nadam": ([], LEARNING_RATES),
 }
+# The one-change-at-a-time groups whose significant winners the combined model adopts.
+FACTORS = ("embeddings", "bidirectional", "max_seq_len", "bidirectional_long", "dropout", "layers", "optimizers")
+ALPHA = 0.05
+# One seed each, on the selected LSTM with the better pooling and truncation: capacity, length and
+# regularisation for a model that now reads every step.
+IDEAS = [("bidirectional", ["--bidirectional"]), ("400 tokens", ["--max_seq_len", "400"]),
+         ("256 units", ["--lstm_units", "256"]), ("output dropout 0.3", ["--output_dropout", "0.3"]),
+         ("dropout 0.2", ["--dropout", "0.2"]),
+         ("bidirectional, 400 tokens", ["--bidirectional", "--max_seq_len", "400"])]
 
 
 def lr_batch_grid(logs):
@@ -209,10 +233,6 @@ def baseline(logs):
     return best(logs, lr_batch_grid(logs))
 
 
-def baseline_rows(logs):
-    return [("LSTM baseline", baseline(logs))]
-
-
 def variants(reference_label, rows, common=()):
     """Rows that change the baseline: [(label, extra flags)] -> [(label, flags)], baseline first."""
     def configs(logs):
@@ -222,35 +242,21 @@ def variants(reference_label, rows, common=()):
 
 
 def optimizer_grid(logs):
-    base = strip(baseline(logs), "--learning_rate")
+    base = without(baseline(logs), "--learning_rate")
     return [(f"{name}, lr {lr}", base + (["--optimizer", name.split()[0]] if name != "adam" else [])  # the default
              + [*extra, "--learning_rate", lr])
             for name, (extra, rates) in OPTIMIZER_GRIDS.items() for lr in rates]
 
 
 def optimizer_best(logs):
+    """Each optimizer at the best rate of its grid, Adam (the default) first."""
     grid = optimizer_grid(logs)
     rows = []
     for name in OPTIMIZER_GRIDS:
-        mine = [(label, flags) for label, flags in grid if label.startswith(name + ",")]
-        flags = best(logs, mine)
+        flags = best(logs, [(label, flags) for label, flags in grid if label.startswith(name + ",")])
         rows.append((f"{name}, lr {flags[flags.index('--learning_rate') + 1]}", flags))
-    adam = next(i for i, (label, _) in enumerate(rows) if label.startswith("adam,"))
+    adam = list(OPTIMIZER_GRIDS).index("adam")
     return [rows[adam]] + rows[:adam] + rows[adam + 1:]
-
-
-def strip(flags, name):
-    """flags without `name VALUE`."""
-    out = list(flags)
-    while name in out:
-        i = out.index(name)
-        del out[i:i + 2]
-    return out
-
-
-# The one-change-at-a-time groups whose significant winners the combined model adopts.
-FACTORS = ("embeddings", "bidirectional", "max_seq_len", "bidirectional_long", "dropout", "layers", "optimizers")
-ALPHA = 0.05
 
 
 def adopted_changes(logs):
@@ -266,29 +272,11 @@ def adopted_changes(logs):
         scores = [np.mean([r["results"]["dev"]["accuracy"] for r in rs]) for rs in runs]
         winner = int(np.argmax(scores))
         if winner and paired_bootstrap(correctness(runs[winner], logs.gold), correctness(runs[0], logs.gold)) < ALPHA:
-            reference, flags = configs[0][1], configs[winner][1]
-            changes.append((name, configs[winner][0], flags_beyond(flags, reference)))
+            known = dict(as_pairs(configs[0][1]))  # the flags the winner adds to, or changes in, the reference
+            extra = [(flag, value) for flag, value in as_pairs(configs[winner][1])
+                     if flag not in known or known[flag] != value]
+            changes.append((name, configs[winner][0], as_flags(extra)))
     return changes
-
-
-def as_pairs(flags):
-    """A flag list as [(flag, value or None for a switch)], in order."""
-    pairs, i = [], 0
-    while i < len(flags):
-        value = flags[i + 1] if i + 1 < len(flags) and not flags[i + 1].startswith("--") else None
-        pairs.append((flags[i], value))
-        i += 1 if value is None else 2
-    return pairs
-
-
-def as_flags(pairs):
-    return [item for flag, value in pairs for item in ([flag] if value is None else [flag, value])]
-
-
-def flags_beyond(flags, reference):
-    """The flags a row adds to, or changes in, its reference row."""
-    known = dict(as_pairs(reference))
-    return as_flags([(flag, value) for flag, value in as_pairs(flags) if flag not in known or known[flag] != value])
 
 
 def combined_flags(logs):
@@ -296,7 +284,7 @@ def combined_flags(logs):
     merged = dict(as_pairs(baseline(logs)))
     for _, _, extra in adopted_changes(logs):
         merged.update(as_pairs(extra))
-    return strip(strip(as_flags(merged.items()), "--learning_rate"), "--batch_size")
+    return without(without(as_flags(merged.items()), "--learning_rate"), "--batch_size")
 
 
 def combined_grid(logs):
@@ -308,9 +296,8 @@ def combined_grid(logs):
 
 
 def final_rows(logs):
-    best_flags = best(logs, combined_grid(logs))
     changes = ", ".join(label for _, label, _ in adopted_changes(logs)) or "no change"
-    return [(f"combined ({changes})", best_flags)]
+    return [(f"combined ({changes})", best(logs, combined_grid(logs)))]
 
 
 def test_rows(logs):
@@ -335,34 +322,14 @@ def selected_variants(flag, values):
     return configs
 
 
-# One seed each, on the selected LSTM with the better pooling and truncation: capacity, length and
-# regularisation for a model that now reads every step.
-IDEAS = [("bidirectional", ["--bidirectional"]), ("400 tokens", ["--max_seq_len", "400"]),
-         ("256 units", ["--lstm_units", "256"]), ("output dropout 0.3", ["--output_dropout", "0.3"]),
-         ("dropout 0.2", ["--dropout", "0.2"]),
-         ("bidirectional, 400 tokens", ["--bidirectional", "--max_seq_len", "400"])]
-
-
-def ideas_base(logs):
-    """(the selected LSTM's flags, them with the pooling and the truncation that did best on dev, three seeds)."""
+def ideas_grid(logs):
+    """The selected LSTM with the pooling and the truncation that did best on dev (three seeds), and each idea."""
     reference = final_rows(logs)[0][1]
     pooling = best(logs, selected_variants("--pooling", ("max", "mean"))(logs), SEEDS)
     truncation = best(logs, selected_variants("--truncation", ("tail", "head_tail"))(logs), SEEDS)
-    return reference, pooling + truncation[len(reference):]
-
-
-def ideas_grid(logs):
-    reference, base = ideas_base(logs)
+    base = pooling + truncation[len(reference):]
     extra = " ".join(base[len(reference):]).replace("--", "") or "as it was"
-    return [(f"selected LSTM, {extra}", base)] + [
-        (label, replaced(base, extra)) for label, extra in IDEAS]
-
-
-def replaced(flags, extra):
-    """flags with extra's flags set to extra's values (added where flags lacks them)."""
-    merged = dict(as_pairs(flags))
-    merged.update(as_pairs(extra))
-    return as_flags(merged.items())
+    return [(f"selected LSTM, {extra}", base)] + [(label, replaced(base, extra)) for label, extra in IDEAS]
 
 
 def ideas_final_rows(logs):
@@ -370,9 +337,8 @@ def ideas_final_rows(logs):
     grid = ideas_grid(logs)
     flags = best(logs, grid)
     label = next(label for label, row in grid if row == flags)
-    (linear_label, linear_flags), = tfidf_rows(logs)
-    return [(f"new LSTM: {label}", flags), ("selected LSTM", final_rows(logs)[0][1]),
-            (f"linear baseline: {linear_label}", linear_flags)]
+    return ([(f"new LSTM: {label}", flags), ("selected LSTM", final_rows(logs)[0][1])]
+            + [(f"linear baseline: {label}", flags) for label, flags in tfidf_rows(logs)])
 
 
 def new_lstm(logs):
@@ -411,8 +377,9 @@ GROUPS = [
                                        "--optimizer", "sgd", "--learning_rate", "0.1"])],
           seeds=(1, 2)),
     Group("lr_batch", "Learning rate and batch size of the one-layer LSTM (coarse grid, one seed)",
-          lr_batch_grid, seeds=(1,), compare=False),
-    Group("baseline", "The chosen baseline over three seeds", baseline_rows, compare=False),
+          lr_batch_grid, seeds=(1,), compare=None),
+    Group("baseline", "The chosen baseline over three seeds", lambda logs: [("LSTM baseline", baseline(logs))],
+          compare=None),
     Group("embeddings", "Pretrained embeddings: none (random), GloVe frozen, GloVe trainable; "
           "with and without a dense layer after the embedding",
           variants("GloVe frozen (baseline)", [
@@ -442,24 +409,25 @@ GROUPS = [
     Group("padding", "Padding at the end with a mask versus padding at the start without one",
           variants("end-padded, masked (baseline)", [("start-padded, no mask", ["--padding", "pre"])])),
     Group("optimizer_lr", "Each optimizer's learning rate (coarse grid, one seed)",
-          optimizer_grid, seeds=(1,), compare=False),
+          optimizer_grid, seeds=(1,), compare=None),
     Group("optimizers", "Optimizers, each at its own best learning rate", optimizer_best),
     Group("dropout_speed", "Seconds per epoch without dropout, with dropout and with recurrent dropout "
           "(4 epochs, no early stopping)",
           variants("no dropout", [("dropout 0.2", ["--dropout", "0.2"]),
                                   ("recurrent dropout 0.2", ["--recurrent_dropout", "0.2"])],
                    common=["--epochs", "4", "--patience", "0"]),
-          seeds=(1,), compare=False, alone=True),
+          seeds=(1,), compare=None, alone=True),
     Group("combined_lr_batch", "The adopted improvements combined: learning rate and batch size re-tuned "
-          "(one seed)", combined_grid, seeds=(1,), compare=False),
-    Group("final", "The selected LSTM over three seeds", final_rows, compare=False, predictions=True, curves=True),
+          "(one seed)", combined_grid, seeds=(1,), compare=None),
+    Group("final", "The selected LSTM over three seeds", final_rows, compare=None, predictions=True,
+          extras=("errors", "curves")),
     Group("test", "Test set: the selected LSTM against models that were worse on dev", test_rows, test=True),
     Group("pooling", "The selected LSTM reading its last state, or the maximum or mean of its outputs over all steps",
           selected_variants("--pooling", ("max", "mean"))),
     Group("truncation", "The selected LSTM keeping the start of a long review, its end, or both",
           selected_variants("--truncation", ("tail", "head_tail"))),
     Group("lstm_ideas", "Capacity, length and regularisation of the selected LSTM with its better pooling and "
-          "truncation (one seed)", ideas_grid, seeds=(1,), compare=False),
+          "truncation (one seed)", ideas_grid, seeds=(1,), compare=None),
     Group("lstm_ideas_final", "The best of the LSTM ideas against the selected LSTM and the linear baseline (dev)",
           ideas_final_rows),
     Group("lstm_new_lr_batch", "The new LSTM (the best of the ideas): learning rate and batch size re-tuned (one seed)",
@@ -477,10 +445,6 @@ GROUPS = [
 
 MODELS_DIR = "models"  # the pretrained checkpoints, one folder each (--models_dir)
 MINILM, MPNET = "all-MiniLM-L6-v2", "all-mpnet-base-v2"
-LM_LENGTHS = ("64", "100", "128", "256", "512")
-LM_RATES = ("2e-5", "5e-5", "1e-4", "2e-4")
-LM_BATCHES = ("8", "16", "32")
-LM_EPOCHS = ("1", "2", "3")
 # The tool's defaults for --model lm, which are the assignment's recipe: what each step leaves alone.
 LM_DEFAULTS = {"--max_length": "100", "--learning_rate": "5e-5", "--batch_size": "32", "--epochs": "1"}
 LM_SCHEDULES = [
@@ -492,6 +456,7 @@ LM_SCHEDULES = [
 # Head only: a head on a fixed encoder learns slowly at a fine-tuning rate, so 1e-3 and two epochs
 # (an MPNet epoch costs about half an hour of one core even without its backward pass).
 FROZEN = ["--freeze_encoder", "--learning_rate", "1e-3", "--epochs", "2"]
+TFIDF_C = {"svm": ("0.1", "1", "10"), "logreg": ("1", "10", "100")}
 
 
 def lm(name=MINILM):
@@ -515,16 +480,16 @@ def lm_step(previous, flag, values, label):
     """One step of the greedy LM tuning: the best row of the previous step (one seed), with `flag` set
     to each value; the value of the tool's default is the previous row itself (no flag, no rerun)."""
     def configs(logs):
-        base = strip(best_or_default(logs, previous(logs)), flag)
+        base = without(best_or_default(logs, previous(logs)), flag)
         return [(label.format(value), base + ([] if value == LM_DEFAULTS[flag] else [flag, value]))
                 for value in values]
     return configs
 
 
-lm_length_grid = lm_step(lm_recipe, "--max_length", LM_LENGTHS, "{} tokens")
-lm_rate_grid = lm_step(lm_length_grid, "--learning_rate", LM_RATES, "lr {}")
-lm_batch_grid = lm_step(lm_rate_grid, "--batch_size", LM_BATCHES, "batch {}")
-lm_epoch_grid = lm_step(lm_batch_grid, "--epochs", LM_EPOCHS, "{} epochs")
+lm_length_grid = lm_step(lm_recipe, "--max_length", ("64", "100", "128", "256", "512"), "{} tokens")
+lm_rate_grid = lm_step(lm_length_grid, "--learning_rate", ("2e-5", "5e-5", "1e-4", "2e-4"), "lr {}")
+lm_batch_grid = lm_step(lm_rate_grid, "--batch_size", ("8", "16", "32"), "batch {}")
+lm_epoch_grid = lm_step(lm_batch_grid, "--epochs", ("1", "2", "3"), "{} epochs")
 
 
 def lm_schedule_grid(logs):
@@ -537,24 +502,10 @@ def lm_final_rows(logs):
     return [("tuned MiniLM", best_or_default(logs, lm_schedule_grid(logs)))] + lm_recipe(logs)
 
 
-def lm_precision_rows(logs):
-    """lm_final's tuned runs trained on a GPU in bf16, its recipe runs on a CPU in fp32: the recipe again,
-    on the GPU in bf16, separates the configurations' difference from the hardware's."""
-    return lm_final_rows(logs)[:1] + [("assignment recipe, bf16 on the GPU", lm() + ["--precision", "bf16"])]
-
-
-def lm_tradeoff_rows(logs):
-    """The larger encoder with the recipe against the smaller one tuned: is the cheaper model worth it?"""
-    return [(f"{MPNET}, fine-tuned (recipe)", lm(MPNET))] + lm_final_rows(logs)[:1]
-
-
 def lm_model_rows(logs):
     """Two pretrained encoders, each fine-tuned and frozen, with the same recipe."""
     return [(f"{name}, {how}", lm(name) + extra) for name in (MINILM, MPNET)
             for how, extra in (("fine-tuned", []), ("frozen encoder, head only", FROZEN))]
-
-
-TFIDF_C = {"svm": ("0.1", "1", "10"), "logreg": ("1", "10", "100")}
 
 
 def tfidf_grid(logs):
@@ -564,6 +515,7 @@ def tfidf_grid(logs):
 
 
 def tfidf_rows(logs):
+    """The best linear model on dev."""
     grid = tfidf_grid(logs)
     flags = best(logs, grid)
     return [(f"tf-idf, {next(label for label, row in grid if row == flags)}", flags)]
@@ -576,40 +528,43 @@ def system_rows(logs):
     lms = lm_final_rows(logs)[:1] + [row for row in lm_model_rows(logs) if "--freeze_encoder" not in row[1]]
     scores = [mean_dev_accuracy(logs, flags, SEEDS, test=True) for _, flags in lms]
     label, flags = lms[int(np.argmax(scores))]
-    (linear_label, linear_flags), = tfidf_rows(logs)
-    return [(f"best language model: {label}", flags), ("best LSTM", final_rows(logs)[0][1]),
-            (f"linear baseline: {linear_label}", linear_flags)]
+    return ([(f"best language model: {label}", flags), ("best LSTM", final_rows(logs)[0][1])]
+            + [(f"linear baseline: {label}", flags) for label, flags in tfidf_rows(logs)])
 
 
-LM_GROUPS = [
+GROUPS += [
     Group("lm_max_length", "MiniLM, step 1: subword tokens kept per review (assignment recipe otherwise; one seed)",
-          lm_length_grid, seeds=(1,), compare=False),
+          lm_length_grid, seeds=(1,), compare=None),
     Group("lm_lr", "MiniLM, step 2: learning rate at the best length (one seed)",
-          lm_rate_grid, seeds=(1,), compare=False),
-    Group("lm_batch", "MiniLM, step 3: batch size (one seed)", lm_batch_grid, seeds=(1,), compare=False),
+          lm_rate_grid, seeds=(1,), compare=None),
+    Group("lm_batch", "MiniLM, step 3: batch size (one seed)", lm_batch_grid, seeds=(1,), compare=None),
     Group("lm_epochs", "MiniLM, step 4: epochs, the weights of the epoch with the lowest dev loss kept "
-          "(one seed)", lm_epoch_grid, seeds=(1,), compare=False, curves=True),
+          "(one seed)", lm_epoch_grid, seeds=(1,), compare=None, extras=("curves",)),
     Group("lm_schedule", "MiniLM, step 5: learning-rate schedule (one seed)", lm_schedule_grid,
-          seeds=(1,), compare=False),
+          seeds=(1,), compare=None),
     # The final configurations, fixed before these runs: each run evaluates dev and test at once
     # (a CPU cannot afford to train them twice). The recipe's runs are also lm_models' first row.
     Group("lm_final", "The tuned MiniLM against the assignment recipe", lm_final_rows, test=True,
-          predictions=True),
-    Group("lm_precision", "The tuned MiniLM against the recipe, both trained on the GPU in bf16", lm_precision_rows,
+          predictions=True, extras=("errors",)),
+    # lm_final's tuned runs trained on a GPU in bf16, its recipe runs on a CPU in fp32: the recipe again,
+    # on the GPU in bf16, separates the configurations' difference from the hardware's.
+    Group("lm_precision", "The tuned MiniLM against the recipe, both trained on the GPU in bf16",
+          lambda logs: lm_final_rows(logs)[:1] + [("assignment recipe, bf16 on the GPU", lm() + ["--precision", "bf16"])],
           test=True),
     Group("lm_cpu_bf16", "MiniLM with the recipe on a CPU, fp32 against bf16 autocast: does bf16 cost accuracy?",
           lambda logs: [("fp32", lm() + ["--precision", "fp32"]), ("bf16 autocast", lm() + ["--precision", "bf16"])]),
-    Group("lm_tradeoff", "MPNet with the recipe against the tuned MiniLM (no new runs)", lm_tradeoff_rows,
-          test=True),
+    # The larger encoder with the recipe against the smaller one tuned: is the cheaper model worth it?
+    Group("lm_tradeoff", "MPNet with the recipe against the tuned MiniLM (no new runs)",
+          lambda logs: [(f"{MPNET}, fine-tuned (recipe)", lm(MPNET))] + lm_final_rows(logs)[:1], test=True),
     Group("tfidf", "Linear baseline: tf-idf word n-grams and a linear classifier (one seed; the solvers are "
-          "deterministic up to the order of coordinate steps)", tfidf_grid, seeds=(1,), compare=False),
-    Group("tfidf_test", "Test set: the best linear model on dev", tfidf_rows, test=True, compare=False),
+          "deterministic up to the order of coordinate steps)", tfidf_grid, seeds=(1,), compare=None),
+    Group("tfidf_test", "Test set: the best linear model on dev", tfidf_rows, test=True, compare=None),
     Group("lm_models", "MiniLM and MPNet, fine-tuned and frozen, with the assignment recipe "
-          "(dev and test; no choice is made on these runs)", lm_model_rows, test=True, efficiency=True,
-          pairwise=True),
+          "(dev and test; no choice is made on these runs)", lm_model_rows, test=True, compare="pairs",
+          extras=("efficiency",)),
+    Group("systems", "Test set: the best model of each family (chosen on dev)", system_rows, test=True,
+          compare="pairs", extras=("errors",)),
 ]
-GROUPS += LM_GROUPS + [Group("systems", "Test set: the best model of each family (chosen on dev)", system_rows,
-                             test=True, errors=True, pairwise=True)]
 GROUP_NAMES = [group.name for group in GROUPS]
 
 
@@ -623,12 +578,12 @@ def group_named(name):
 
 
 def data_hashes(data_dir):
+    """sha256 of each data file found in data_dir, by the flag's name without dashes (train_file, ...)."""
     hashes = {}
     for flag, name in list(DATA_FILES.items()) + [("--test_file", TEST_FILE)]:
-        path = os.path.join(data_dir, name)
-        if os.path.exists(path):
+        if os.path.exists(os.path.join(data_dir, name)):
             digest = hashlib.sha256()
-            with open(path, "rb") as handle:
+            with open(os.path.join(data_dir, name), "rb") as handle:
                 for block in iter(lambda: handle.read(1 << 20), b""):
                     digest.update(block)
             hashes[flag[2:]] = digest.hexdigest()
@@ -651,9 +606,8 @@ def command(group, flags, seed, data_dir, results_dir):
 def run_group(group, data_dir, results_dir, hashes, shard=(1, 1)):
     """Run the group's missing runs (those of this shard: every n-th, from the i-th); returns how many ran."""
     ran = 0
-    logs = Logs(results_dir, hashes)
     index, count = shard
-    runs = [(label, flags, seed) for label, flags in group.configs(logs) for seed in group.seeds]
+    runs = [(label, flags, seed) for label, flags in group.configs(Logs(results_dir, hashes)) for seed in group.seeds]
     for label, flags, seed in runs[index - 1::count]:
         if Logs(results_dir, hashes).find(flags, seed, group.test) is not None:
             continue
@@ -721,8 +675,7 @@ def main(argv=None):
     if not {"train_file", "dev_file"} <= set(hashes):
         parser.error(f"--data_dir {args.data_dir}: train.txt and dev.txt are needed")
     if args.list:
-        list_groups(groups, args.results_dir, hashes)
-        return
+        return list_groups(groups, args.results_dir, hashes)
     for group in groups:
         said = None
         while True:
@@ -735,8 +688,7 @@ def main(argv=None):
                     said = str(waiting)
                 if args.shard[1] == 1:
                     break
-            # Sharded: the runs this group needs are in another runner's hands.
-            time.sleep(POLL_SECONDS)
+            time.sleep(POLL_SECONDS)  # sharded: the runs this group needs are in another runner's hands
 
 
 if __name__ == "__main__":

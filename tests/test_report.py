@@ -150,6 +150,18 @@ def test_the_combined_model_adopts_only_significant_improvements(tmp_path):
         pass
 
 
+def test_a_torn_last_log_line_is_skipped_and_a_torn_earlier_one_is_an_error(tmp_path):
+    record = json.dumps({"command": ["lfd_assignment3.py", "--seed", "1"], "data_sha256": {}, "results": {}})
+    (tmp_path / "g.jsonl").write_text(record + "\n\n" + record[:20])  # killed while writing its second record
+    assert [r["group"] for r in experiments.read_logs(str(tmp_path))] == ["g"]
+    (tmp_path / "g.jsonl").write_text(record[:20] + "\n" + record + "\n")
+    try:
+        experiments.read_logs(str(tmp_path))
+        raise AssertionError("a torn line before the last is not a crash's doing and must not pass silently")
+    except json.JSONDecodeError:
+        pass
+
+
 def test_a_test_run_is_not_found_where_no_test_file_was_hashed(tmp_path):
     hashes = {"train_file": "t" * 64, "dev_file": "d" * 64, "embeddings": "e" * 64}
     record = {"command": ["lfd_assignment3.py", "--bidirectional", "--seed", "1"], "data_sha256": hashes,
@@ -214,25 +226,41 @@ def test_results_from_another_machine_are_merged_once(tmp_path):
 def test_tables_say_where_each_run_trained():
     gpu = {"family": "lm", "device": "gpu:NVIDIA H100 80GB HBM3", "train": {"precision": "bf16"}}
     cpu = {"family": "lm", "device": "cpu (1 threads)", "train": {"precision": "fp32"}}
-    assert tables.hardware(gpu) == "PyTorch bf16 on an NVIDIA H100 80GB HBM3"
-    assert tables.hardware(cpu) == "PyTorch fp32 on 1 CPU thread(s)"
+    assert tables.trained_on(gpu) == ("PyTorch bf16 on an NVIDIA H100 80GB HBM3", True, None)
+    assert tables.trained_on(cpu) == ("PyTorch fp32 on 1 CPU thread(s)", False, 1)
     for flags, said in ((["avx512_bf16", "amx_bf16"], " with native bf16 (avx512_bf16, amx_bf16)"), ([], " without native bf16")):
         logged = {**cpu, "train": {"precision": "fp32", "cpu_bf16_flags": flags}}
-        assert tables.hardware(logged) == "PyTorch fp32 on 1 CPU thread(s)" + said
+        assert tables.trained_on(logged) == ("PyTorch fp32 on 1 CPU thread(s)" + said, False, 1)
     group = experiments.group_named("lm_batch")
 
     def caption_of(*records):
-        rows = [("row", [], {"family": "lm", "hardware": [tables.hardware(r)]}, None, None) for r in records]
+        rows = [("row", [], [], {"family": "lm", "where": {tables.trained_on(r)}}) for r in records]
         return tables.caption(group, rows)
 
     assert "GPU runs" in caption_of(gpu) and "not at all between CPU and GPU rows" not in caption_of(gpu)
     assert "CPU runs" not in caption_of(cpu) and "GPU" not in caption_of(cpu)
     assert "not at all between CPU and GPU rows" in caption_of(gpu, cpu)
+    assert "(PyTorch bf16 on an NVIDIA H100 80GB HBM3; PyTorch fp32 on 1 CPU thread(s))" in caption_of(gpu, cpu)
+    two = {**cpu, "device": "cpu (2 threads)"}
+    assert "or two, where it used 2 threads" in caption_of(cpu, two) and "or two" not in caption_of(cpu)
+
+
+def test_groups_declare_their_tables_as_data():
+    assert tables.columns(experiments.group_named("lr_batch"))[-1] == ("s/run", "seconds")  # no comparison
+    assert [name for name, _ in tables.columns(experiments.group_named("lm_models"))][-6:] == [
+        "params (M)", "trained params (M)", "dev reviews/s", "p dev", "Δ test acc", "p test"]
+    for wrong in ({"compare": "all"}, {"extras": ("errors", "curve")}):
+        try:
+            experiments.Group("x", "X", lambda logs: [], **wrong)
+            raise AssertionError(f"{wrong} should be refused")
+        except ValueError as refused:
+            assert "group x" in str(refused)
 
 
 def test_the_check_groups_reuse_the_tuned_configuration_and_the_recipe(tmp_path):
     logs = fake_logs(tmp_path, lambda flags: 0.90 + (0.02 if "256" in flags else 0))
     tuned = experiments.lm_final_rows(logs)[0][1]
     assert "256" in tuned
-    assert [flags for _, flags in experiments.lm_precision_rows(logs)] == [tuned, experiments.lm() + ["--precision", "bf16"]]
-    assert [flags for _, flags in experiments.lm_tradeoff_rows(logs)] == [experiments.lm(experiments.MPNET), tuned]
+    precision, tradeoff = (experiments.group_named(name).configs(logs) for name in ("lm_precision", "lm_tradeoff"))
+    assert [flags for _, flags in precision] == [tuned, experiments.lm() + ["--precision", "bf16"]]
+    assert [flags for _, flags in tradeoff] == [experiments.lm(experiments.MPNET), tuned]
