@@ -1541,7 +1541,7 @@ def load_lstm(keras, folder, config, labels=None):
         model = keras.models.load_model(os.path.join(folder, "model.keras"), safe_mode=True)
         shape = (model.get_layer("embedding").input_dim, model.input_shape[1], model.output_shape[-1])
     except Exception as error:
-        raise InputError(f"--load_model {folder}: model.keras cannot be loaded ({first_line(error)})") from None
+        raise InputError(f"--load_model {folder}: model.keras cannot be loaded ({first_line(error)})") from error
     if shape[0] != len(vocabulary):
         raise InputError(f"--load_model {folder}: vocabulary.json does not match the model's embedding")
     if shape[1] != config["max_seq_len"] or (labels is not None and shape[2] != len(labels)):
@@ -2019,7 +2019,7 @@ def load_tfidf(folder, config, labels=None):
         with np.load(os.path.join(folder, "linear.npz"), allow_pickle=False) as arrays:  # no pickles
             idf, coef, intercept = (np.asarray(arrays[key]) for key in ("idf", "coef", "intercept"))
     except Exception as error:  # also a .npy or a truncated zip under the .npz name
-        raise InputError(f"{damaged} ({first_line(error)})") from None
+        raise InputError(f"{damaged} ({first_line(error)})") from error
     if not (isinstance(terms, list) and all(isinstance(term, str) for term in terms)
             and len(set(terms)) == len(terms)):
         raise InputError(f"{damaged} (terms.json is not a list of distinct n-grams)")

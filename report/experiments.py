@@ -431,7 +431,7 @@ GROUPS = [
     Group("lstm_ideas_final", "The best of the LSTM ideas against the selected LSTM and the linear baseline (dev)",
           ideas_final_rows),
     Group("lstm_new_lr_batch", "The new LSTM (the best of the ideas): learning rate and batch size re-tuned (one seed)",
-          new_lr_batch_grid, seeds=(1,), compare=False),
+          new_lr_batch_grid, seeds=(1,), compare=None),
     Group("lstm_new_final", "The re-tuned new LSTM against it before re-tuning and the linear baseline (dev)",
           new_final_rows),
     Group("lstm_new_test", "Test set: the new LSTM against the selected LSTM and the linear baseline", new_test_rows,
