@@ -111,7 +111,8 @@ def fake_logs(tmp_path, accuracy_of):
     lines_out = []
     for group in experiments.GROUPS:
         if group.name in ("smoke", "combined_lr_batch", "final", "test", "systems", "pooling", "truncation",
-                          "lstm_ideas", "lstm_ideas_final"):  # these build on the combined grid's runs
+                          "lstm_ideas", "lstm_ideas_final", "lstm_new_lr_batch", "lstm_new_final",
+                          "lstm_new_test"):  # these build on the combined grid's runs
             continue
         for _, flags in group.configs(logs):
             for seed in group.seeds:
