@@ -2074,9 +2074,9 @@ def load_ensemble(members, data, saved):
                    list(dict.fromkeys(name for each in loaded for name in each.libraries)))
 
 
-def run(args, given, argv):
-    """Check all input, then train (or load), evaluate, report; returns the run record."""
-    commit = git_commit()  # of the code that runs, before anyone edits it during a long run
+def read_saved_models(args, given):
+    """(the run's args, the saved configs, one args per saved model) for --load_model; the run's args take a
+    single model's flags, and an ensemble's family is "ensemble"."""
     saved = [read_saved_model(folder) for folder in args.load_model or []]
     members = [apply_saved_flags(args, one) for one in saved]
     if len(saved) == 1:
@@ -2092,6 +2092,13 @@ def run(args, given, argv):
         raise InputError("--load_model: nothing to do; give --dev_file, --test_file or --predict_file")
     if not saved and not args.dev_file:
         raise InputError("--dev_file is needed for training: early stopping and the evaluation use it")
+    return args, saved, members
+
+
+def run(args, given, argv):
+    """Check all input, then train (or load), evaluate, report; returns the run record."""
+    commit = git_commit()  # of the code that runs, before anyone edits it during a long run
+    args, saved, members = read_saved_models(args, given)
     check_output_paths(args)
     rank, processes = world()
     if processes > 1 and args.model != "lm":
