@@ -5,6 +5,7 @@ fp32 against bf16 autocast side by side, and the CPU flags `--precision auto` de
     HF_HUB_OFFLINE=1 python bench/lm_precision.py --lm_name models/all-MiniLM-L6-v2 models/all-mpnet-base-v2 \\
         --max_train_samples 512 256
     python bench/lm_precision.py --step --lm_name models/all-MiniLM-L6-v2   # s per step on a random batch
+    python bench/lm_precision.py --step --attention sdpa eager --profile 20 ...   # where a step's time goes
 
 Each run is lfd_assignment3.py in its own process: one epoch of the first N training reviews
 (--max_train_samples, one N per model), --max_length tokens, batch --batch_size, and the first
@@ -27,34 +28,73 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PRECISIONS = ("fp32", "bf16")
 
 
-def seconds_per_step(torch, model, batch, precision, steps):
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
-    times = []
-    for _ in range(steps + 1):
-        start = time.perf_counter()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
-            loss = model(**batch).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-        times.append(time.perf_counter() - start)
-    return sorted(times[1:])[len(times[1:]) // 2]  # median, first step (warm-up) left out
+def step_parts(torch, model, batch, precision, attention, clock):
+    """Seconds of one training step as the Trainer takes it: forward, backward, gradient clipping, AdamW."""
+    if attention and getattr(model.config, "_attn_implementation", None) != attention:
+        model.set_attn_implementation(attention)
+    start = clock()
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+        loss = model(**batch).loss
+    forward = clock()
+    loss.backward()
+    backward = clock()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    clip = clock()
+    model.optimizer.step()
+    model.optimizer.zero_grad()
+    return {"forward": forward - start, "backward": backward - forward, "clip": clip - backward,
+            "adamw": clock() - clip}
 
 
 def step_times(args):
-    """The older measure: seconds per training step (forward + backward + AdamW) on one random batch."""
+    """Seconds per training step (forward + backward + clipping + fused AdamW, as the Trainer does) on one
+    random batch, the variants (precision x attention) interleaved step by step so that load from other
+    processes falls on all alike; the median of --steps steps after one warm-up step each."""
     import torch
     import transformers
 
     transformers.logging.set_verbosity_error()
+    clock = time.process_time if args.cpu_time else time.perf_counter
     for name in args.lm_name:
-        model = transformers.AutoModelForSequenceClassification.from_pretrained(name, num_labels=6)
-        batch = {"input_ids": torch.randint(1000, 20000, (args.batch_size, args.max_length)),
-                 "attention_mask": torch.ones(args.batch_size, args.max_length, dtype=torch.long),
-                 "labels": torch.randint(0, 6, (args.batch_size,))}
-        print(f"{os.path.basename(name)}: batch {args.batch_size} x {args.max_length} tokens")
-        for precision in PRECISIONS:
-            print(f"{precision}: {seconds_per_step(torch, model, batch, precision, args.steps):.2f} s per step")
+        model = transformers.AutoModelForSequenceClassification.from_pretrained(name, num_labels=6,
+                                                                                dtype=torch.float32)
+        model.train()
+        # the Trainer's default optimizer (adamw_torch_fused); a tiny rate keeps the weights nearly fixed
+        model.optimizer = torch.optim.AdamW(model.parameters(), lr=1e-9, fused=True)
+        attentions = args.attention or [getattr(model.config, "_attn_implementation", None)]
+        if any(attention != attentions[0] for attention in attentions) and not hasattr(model, "set_attn_implementation"):
+            raise SystemExit("this transformers cannot switch attention; give one --attention")
+        generator = torch.Generator().manual_seed(0)
+        mask = torch.ones(args.batch_size, args.max_length, dtype=torch.long)
+        mask[: args.batch_size // 2, args.max_length * 3 // 4:] = 0  # half the batch padded, as with real reviews
+        batch = {"input_ids": torch.randint(1000, 20000, (args.batch_size, args.max_length), generator=generator),
+                 "attention_mask": mask, "labels": torch.randint(0, 6, (args.batch_size,), generator=generator)}
+        variants = [(precision, attention) for attention in attentions for precision in PRECISIONS]
+        times = {variant: [] for variant in variants}
+        for variant in variants:
+            step_parts(torch, model, batch, *variant, clock)  # warm-up
+        for step in range(args.steps):
+            for variant in variants if step % 2 == 0 else variants[::-1]:
+                times[variant].append(step_parts(torch, model, batch, *variant, clock))
+        print(f"{os.path.basename(name)}: batch {args.batch_size} x {args.max_length} tokens, {args.steps} steps, "
+              f"{'CPU' if args.cpu_time else 'wall'} seconds")
+        first = None
+        for variant in variants:
+            parts = {key: median([t[key] for t in times[variant]]) for key in times[variant][0]}
+            total = median([sum(t.values()) for t in times[variant]])
+            first = first or total
+            print(f"  {variant[0]} {variant[1] or '':<6} " + " ".join(f"{k} {v:6.3f}" for k, v in parts.items())
+                  + f"  step {total:6.3f} s, {args.batch_size / total:6.2f} examples/s, {first / total:.2f}x "
+                  f"the first row")
+        if args.profile:
+            from torch.profiler import ProfilerActivity, profile
+
+            for variant in variants:
+                with profile(activities=[ProfilerActivity.CPU]) as profiler:
+                    step_parts(torch, model, batch, *variant, clock)
+                print(f"profile of one step, {variant[0]} {variant[1] or ''}:")
+                print(profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.profile,
+                                                    max_name_column_width=36))
 
 
 def cpu_model():
@@ -103,7 +143,7 @@ def epoch_runs(args):
                             "--dev_file", dev, "--max_train_samples", str(samples), "--max_length", str(args.max_length),
                             "--batch_size", str(args.batch_size), "--epochs", "1", "--precision", precision,
                             "--verbose", "0", "--results_file", results]
-                    done = subprocess.run([sys.executable, os.path.join(ROOT, "lfd_assignment3.py"), *argv],
+                    done = subprocess.run([sys.executable, args.tool, *argv],
                                           capture_output=True, text=True)
                     if done.returncode:
                         raise SystemExit(f"lm_precision.py: run failed ({done.returncode}): {done.stderr[-2000:]}")
@@ -137,12 +177,21 @@ def main():
     parser.add_argument("--batch_size", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=1, help="runs per model and precision")
     parser.add_argument("--dev_reviews", type=int, default=64)
+    parser.add_argument("--tool", default=os.path.join(ROOT, "lfd_assignment3.py"),
+                        help="the lfd_assignment3.py to run (another version's copy, to compare)")
     parser.add_argument("--data_dir", default=ROOT, help="folder with train.txt and dev.txt")
     parser.add_argument("--results_file", default=os.path.join(ROOT, "bench", "results", "lm_precision.jsonl"))
     parser.add_argument("--step", action="store_true",
                         help="time single training steps on a random batch instead (--batch_size, --max_length, "
                         "--steps)")
     parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--attention", nargs="+", choices=("eager", "sdpa"),
+                        help="with --step: attention implementations to time (default: the model's)")
+    parser.add_argument("--cpu_time", action="store_true",
+                        help="with --step: CPU seconds of this process instead of wall seconds (steadier on a "
+                        "loaded machine with one thread)")
+    parser.add_argument("--profile", type=int, default=0, metavar="ROWS",
+                        help="with --step: also print torch.profiler's top ROWS operators of one step per variant")
     args = parser.parse_args()
     describe_machine()
     if args.step:
