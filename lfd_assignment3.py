@@ -1879,15 +1879,9 @@ def train_lm(torch, transformers, args, data, device, precision):
     with tempfile.TemporaryDirectory(prefix="lfd-trainer-") as output_dir:
         trainer = make_trainer(transformers, args, model, tokenizer, datasets, output_dir, precision, device,
                                classifier.pad_to_multiple_of)
-        # On a CPU, SDPA trains through its slow math path (dropout rules out its fused kernel); eager attention
-        # trains faster there, most in bf16 (bench/results/lm_step_attention_minilm.txt). Prediction keeps SDPA.
-        attention = model.config._attn_implementation
-        training_attention = "eager" if device == "cpu" and attention == "sdpa" else attention
-        model.set_attn_implementation(training_attention)
         start = time.perf_counter()
         trainer.train()
         seconds = time.perf_counter() - start
-        model.set_attn_implementation(attention)
     curves = epoch_history(trainer.state.log_history)
     check_converged(curves)
     epochs_run = max(1, round(trainer.state.epoch or args.epochs))
@@ -1906,7 +1900,6 @@ def train_lm(torch, transformers, args, data, device, precision):
         "pad_to_multiple_of": classifier.pad_to_multiple_of,
         "batches": "length buckets" if args.group_by_length and not args.pad_to_max_length else "random",
         "precision": precision,
-        "training_attention": training_attention,
         "model_config": classifier.config,
     }
 

@@ -305,24 +305,3 @@ def test_lm_bad_input_is_one_line_exit_2_nothing_written(corpus, tiny_lm, case):
 def test_lstm_flags_refuse_lm_options(corpus):
     result = run_cli("--lm_name", "x", "--train_file", corpus["train"], "--dev_file", corpus["dev"])
     assert result.returncode == 2 and "--lm_name applies to --model lm, not --model lstm" in result.stderr
-
-
-def test_on_a_cpu_training_attention_is_eager_and_prediction_keeps_sdpa(corpus, tiny_lm, monkeypatch):
-    import transformers
-    seen = {"train": set(), "predict": set()}
-    training_step = transformers.Trainer.training_step
-    predict_proba = lfd.LmClassifier.predict_proba
-
-    def train_step(self, model, *args, **kwargs):
-        seen["train"].add(model.config._attn_implementation)
-        return training_step(self, model, *args, **kwargs)
-
-    def predict(self, texts):
-        seen["predict"].add(self.model.config._attn_implementation)
-        return predict_proba(self, texts)
-
-    monkeypatch.setattr(transformers.Trainer, "training_step", train_step)
-    monkeypatch.setattr(lfd.LmClassifier, "predict_proba", predict)
-    record = lfd.main(lm_args(corpus, tiny_lm, "--epochs", "1"))
-    assert seen == {"train": {"eager"}, "predict": {"sdpa"}}
-    assert record["train"]["training_attention"] == "eager"
