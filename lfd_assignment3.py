@@ -342,7 +342,8 @@ def check_flags(args, given):
     families = {dest(names): GROUPS[group][1] for group, _, names, _ in FLAGS}
     wrong = sorted(given - family_flags(args.model) - {"model"}, key=lambda name: (len(families[name]), name))
     if wrong and not args.load_model:
-        raise InputError(f"--{wrong[0]} applies to --model {' and '.join(families[wrong[0]])}, not --model {args.model}")
+        raise InputError(f"--{wrong[0]} applies to --model {' and '.join(families[wrong[0]])}, "
+                         f"not --model {args.model}")
     if args.lr_scheduler_type != "polynomial" and ({"lr_end", "lr_power"} & given):
         raise InputError("--lr_end and --lr_power apply to --lr_scheduler_type polynomial only")
     if args.pad_to_max_length and "group_by_length" in given and args.group_by_length:
@@ -1052,6 +1053,9 @@ def read_saved_model(folder):
         if not any(os.path.isfile(os.path.join(folder, name)) for name in names):
             raise InputError(f"--load_model {folder}: incomplete saved model (no {' or '.join(names)})")
     check_saved_files(folder, saved)
+    flags = (saved.get("training") or {}).get("flags", {})  # an older save keeps some settings only here
+    missing = family_flags(saved["family"], saved_only=True) - set(saved["config"])
+    saved["config"].update((key, flags[key]) for key in missing)
     saved["folder"] = folder
     return saved
 
@@ -1071,8 +1075,8 @@ def check_ensemble(saved):
     first = saved[0]
     for other in saved[1:]:
         if (other["labels"], other["config"]["task"]) != (first["labels"], first["config"]["task"]):
-            raise InputError(f"--load_model {other['folder']}: its labels ({', '.join(other['labels'])}) or task differ "
-                             f"from those of {first['folder']}; an ensemble averages models of the same labels")
+            raise InputError(f"--load_model {other['folder']}: its labels ({', '.join(other['labels'])}) or task "
+                             f"differ from those of {first['folder']}; an ensemble averages models of the same labels")
 
 
 def check_saved_value(action, where, name, value):
@@ -1114,7 +1118,6 @@ def check_saved_config(folder, saved):
     missing = sorted(family_flags(family, saved_only=True) - set(config) - set(flags))
     if missing:
         raise InputError(f"{where} is not a saved model's config (no {missing[0]} in \"config\")")
-    config.update((key, flags[key]) for key in family_flags(family, saved_only=True) - set(config))
     actions = {action.dest: action for action in build_parser()._actions}
     for key, value in list(config.items()) + list(flags.items()):
         if key in actions:
@@ -1367,7 +1370,8 @@ def prepare_embeddings(args, data):
                          f"of --embeddings {args.embeddings}")
     coverage = log_coverage(train_texts, embedding_words)
     vocabulary = build_vocabulary(train_texts, embedding_words)
-    return Embeddings(vocabulary, build_embedding_matrix(vocabulary, embedding_words, vectors, args.seed), dim, coverage)
+    matrix = build_embedding_matrix(vocabulary, embedding_words, vectors, args.seed)
+    return Embeddings(vocabulary, matrix, dim, coverage)
 
 
 def lstm_config(args, embedding_dim):
@@ -2121,8 +2125,8 @@ def run(args, given, argv):
             probabilities[name] = trained.classifier.predict_proba(split.texts)
             predict_seconds[name] = round(time.perf_counter() - start, 3)
     if args.save_model:
-        training = {"flags": {name: getattr(args, name) for name in sorted(family_flags(args.model, saved_only=True))},
-                    "data_sha256": data.sha256, "git_commit": commit, "train": trained.info}
+        training = {"flags": model_config(args), "data_sha256": data.sha256, "git_commit": commit,
+                    "train": trained.info}
         trained.classifier.save(args.save_model, data.label_order, training)
         log.info("model saved in %s", args.save_model)
     return report(args, data, probabilities, trained, predict_seconds, commit, argv)

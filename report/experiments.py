@@ -178,10 +178,15 @@ def mean_dev_accuracy(logs, flags, seeds, test=False):
     return sum(r["results"]["dev"]["accuracy"] for r in runs) / len(runs)
 
 
-def best(logs, candidates, seeds=(1,)):
-    """The candidate flags with the highest mean dev accuracy (the first of equals)."""
+def best_row(logs, candidates, seeds=(1,)):
+    """The candidate (label, flags) with the highest mean dev accuracy (the first of equals)."""
     scores = [mean_dev_accuracy(logs, flags, seeds) for _, flags in candidates]
-    return candidates[scores.index(max(scores))][1]
+    return candidates[scores.index(max(scores))]
+
+
+def best(logs, candidates, seeds=(1,)):
+    """The flags of best_row."""
+    return best_row(logs, candidates, seeds)[1]
 
 
 def without(flags, name):
@@ -334,9 +339,7 @@ def ideas_grid(logs):
 
 def ideas_final_rows(logs):
     """The best of the ideas (three seeds) against the selected LSTM and the linear baseline, on dev."""
-    grid = ideas_grid(logs)
-    flags = best(logs, grid)
-    label = next(label for label, row in grid if row == flags)
+    label, flags = best_row(logs, ideas_grid(logs))
     return ([(f"new LSTM: {label}", flags), ("selected LSTM", final_rows(logs)[0][1])]
             + [(f"linear baseline: {label}", flags) for label, flags in tfidf_rows(logs)])
 
@@ -357,8 +360,7 @@ def new_lr_batch_grid(logs):
 
 def new_final_rows(logs):
     """The new LSTM at its re-tuned learning rate and batch size against it before, and the linear baseline."""
-    tuned = best(logs, new_lr_batch_grid(logs))
-    label = next(label for label, flags in new_lr_batch_grid(logs) if flags == tuned)
+    label, tuned = best_row(logs, new_lr_batch_grid(logs))
     (linear_label, linear_flags), = tfidf_rows(logs)
     return [(f"new LSTM, {label}", tuned), ("new LSTM before re-tuning", new_lstm(logs)),
             (f"linear baseline: {linear_label}", linear_flags)]
@@ -368,8 +370,7 @@ def new_test_rows(logs):
     """Test set: the new LSTM (re-tuned or not, whichever did better on dev over three seeds), the selected
     LSTM and the linear baseline."""
     tuned, before, linear = new_final_rows(logs)
-    new = tuned if best(logs, [tuned, before], SEEDS) == tuned[1] else before
-    return [new, ("selected LSTM", final_rows(logs)[0][1]), linear]
+    return [best_row(logs, [tuned, before], SEEDS), ("selected LSTM", final_rows(logs)[0][1]), linear]
 
 
 GROUPS = [
@@ -518,9 +519,8 @@ def tfidf_grid(logs):
 
 def tfidf_rows(logs):
     """The best linear model on dev."""
-    grid = tfidf_grid(logs)
-    flags = best(logs, grid)
-    return [(f"tf-idf, {next(label for label, row in grid if row == flags)}", flags)]
+    label, flags = best_row(logs, tfidf_grid(logs))
+    return [(f"tf-idf, {label}", flags)]
 
 
 def system_rows(logs):
