@@ -30,6 +30,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join("report", "results")
 PREDICTIONS = os.path.join("report", "predictions")  # git-ignored: it holds the reviews' text
+SAVED_MODELS = os.path.join("report", "models")  # git-ignored: the ensembles' members, one folder per run
 SEEDS = (1, 2, 3)
 DATA_FILES = {"--train_file": "train.txt", "--dev_file": "dev.txt", "--embeddings": "glove_reviews.json"}
 TEST_FILE = "test.txt"
@@ -50,7 +51,8 @@ class Group:
 
     How the runs are made: each seed of each configuration; with test, each run also evaluates the test
     set; with predictions, each also writes its predictions (with the reviews' text) to PREDICTIONS;
-    alone marks a timing group, to run with nothing else on the machine. How report/tables.py shows
+    with save, each also saves its model to SAVED_MODELS (saved_folder), where ensembles load it; alone
+    marks a timing group, to run with nothing else on the machine. How report/tables.py shows
     them: compare is "first" (each row tested against the first), "pairs" (also every pair of rows) or
     None (no tests); extras are any of "efficiency" (columns of parameters and prediction speed), "errors"
     (the first row's per-class scores, confusion matrix and wrong dev reviews) and "curves" (a figure of
@@ -62,6 +64,7 @@ class Group:
     seeds: tuple = SEEDS
     test: bool = False
     predictions: bool = False
+    save: bool = False
     alone: bool = False
     compare: str | None = "first"
     extras: tuple = ()
@@ -109,9 +112,9 @@ def as_flags(pairs):
 
 
 def run_flags(command):
-    """A logged command's flags without file paths and printing options (a checkpoint by its folder's name),
-    as ((flag, value), ...)."""
-    return tuple(sorted((flag, os.path.basename(value.rstrip("/")) if flag == "--lm_name" else value)
+    """A logged command's flags without file paths and printing options (a checkpoint or a saved model by its
+    folder's name), as ((flag, value), ...)."""
+    return tuple(sorted((flag, os.path.basename(value.rstrip("/")) if flag in ("--lm_name", "--load_model") else value)
                         for flag, value in as_pairs(list(command[1:]))
                         if flag not in PATH_FLAGS and not (flag == "--embeddings" and value.lower() != "none")))
 
@@ -122,8 +125,23 @@ def record_key(record):
 
 
 def reads_no_vectors(flags):
-    """Runs of the transformer (and linear) families read no word-vector file."""
-    return "--model" in flags and flags[list(flags).index("--model") + 1] != "lstm"
+    """Runs of the transformer (and linear) families, and of saved models, read no word-vector file."""
+    return "--load_model" in flags or "--model" in flags and flags[list(flags).index("--model") + 1] != "lstm"
+
+
+def saved_folder(flags, seed):
+    """Where a group with save keeps the model of one run: named by the run's flags and seed."""
+    digest = hashlib.sha256(json.dumps(run_flags(["x", *flags])).encode()).hexdigest()[:10]
+    return os.path.join(SAVED_MODELS, f"{digest}-seed{seed}")
+
+
+def seeded(flags, seed):
+    """An ensemble's flags with its members' folders for one seed ({seed} in a folder's name filled in)."""
+    return [flag.replace("{seed}", str(seed)) for flag in flags]
+
+
+def is_saved(folder):
+    return os.path.isfile(os.path.join(folder, "lfd_config.json"))
 
 
 class Logs:
@@ -132,7 +150,8 @@ class Logs:
     def __init__(self, results_dir, hashes):
         self.records, self.hashes, self.by_key = read_logs(results_dir), hashes, {}
         gold = {}  # gold label ids of a split by the split file's hash (any record that logged them)
-        for record in self.records:
+        # oldest first: a rerun (a member saved again for an ensemble) does not replace a configuration's first run
+        for record in sorted(self.records, key=lambda record: record["timestamp"]):
             self.by_key.setdefault(record_key(record), record)
             for split, result in record["results"].items():
                 if "gold" in result:
@@ -142,11 +161,13 @@ class Logs:
     def find(self, flags, seed, test=False):
         if test and "test_file" not in self.hashes:
             return None  # no test file hashed (none given, or none logged yet): no test run can match
+        flags = seeded(flags, seed)
         return self.by_key.get(record_key({"command": ["x", *flags, "--seed", str(seed)],
                                             "data_sha256": self.hashes_for(flags, test)}))
 
     def hashes_for(self, flags, test):
-        wanted = {"train_file", "dev_file"} | ({"test_file"} if test else set())
+        read = {"dev_file"} if "--load_model" in flags else {"train_file", "dev_file"}  # a saved model is not trained
+        wanted = read | ({"test_file"} if test else set())
         if "--embeddings" not in flags and not reads_no_vectors(flags):
             wanted.add("embeddings")
         return {name: digest for name, digest in self.hashes.items() if name in wanted}
@@ -567,6 +588,49 @@ GROUPS += [
     Group("systems", "Test set: the best model of each family (chosen on dev)", system_rows, test=True,
           compare="pairs", extras=("errors",)),
 ]
+
+
+# ---------------------------------------------------------------------------
+# Ensembles: saved models of the families, their probabilities averaged (--load_model A --load_model B ...)
+# ---------------------------------------------------------------------------
+
+
+def member_rows(logs):
+    """The members, one saved model per seed: the new LSTM, the linear baseline and MPNet with the recipe."""
+    return [new_test_rows(logs)[0], tfidf_rows(logs)[0], (f"{MPNET}, fine-tuned (recipe)", lm(MPNET))]
+
+
+def ensemble(*members):
+    """Rows that average saved members (indices into member_rows), each seed its own members."""
+    def row(logs):
+        rows = member_rows(logs)
+        label = " + ".join(("new LSTM", "tf-idf", "MPNet")[i] for i in members)
+        return label, [item for i in members for item in ("--load_model", saved_folder(rows[i][1], "{seed}"))]
+    return row
+
+
+ENSEMBLES = [ensemble(2), ensemble(2, 1), ensemble(2, 0), ensemble(2, 0, 1), ensemble(0, 1)]
+
+
+def ensemble_rows(logs):
+    """MPNet alone (its saved models, loaded) first, then each ensemble."""
+    rows = [row(logs) for row in ENSEMBLES]
+    return [("MPNet alone", rows[0][1])] + rows[1:]
+
+
+def ensemble_test_rows(logs):
+    """Test set: the best ensemble on dev (three seeds) against MPNet alone and the ensemble of the LSTM and tf-idf."""
+    alone, *ensembles = ensemble_rows(logs)
+    chosen = best_row(logs, ensembles, SEEDS)
+    return [chosen, alone] + [row for row in ensembles[-1:] if row != chosen]
+
+
+GROUPS += [
+    Group("ensemble_members", "The ensembles' members, each saved (dev)", member_rows, compare=None, save=True),
+    Group("ensembles", "Ensembles: the mean of saved models' probabilities, against MPNet alone (dev)", ensemble_rows),
+    Group("ensembles_test", "Test set: the best ensemble on dev against MPNet alone and the LSTM with tf-idf",
+          ensemble_test_rows, test=True),
+]
 GROUP_NAMES = [group.name for group in GROUPS]
 
 
@@ -595,12 +659,15 @@ def data_hashes(data_dir):
 def command(group, flags, seed, data_dir, results_dir):
     argv = []
     for flag, name in DATA_FILES.items():
-        if flag not in flags and not (flag == "--embeddings" and reads_no_vectors(flags)):
+        if flag not in flags and not (flag == "--embeddings" and reads_no_vectors(flags)
+                                      or flag == "--train_file" and "--load_model" in flags):
             argv += [flag, os.path.join(data_dir, name)]
     if group.test:
         argv += ["--test_file", os.path.join(data_dir, TEST_FILE)]
     if group.predictions:
         argv += ["--predictions_file", os.path.join(PREDICTIONS, f"{group.name}-seed{seed}.tsv")]
+    if group.save:
+        argv += ["--save_model", saved_folder(flags, seed)]
     return (["lfd_assignment3.py"] + argv + ALWAYS
             + ["--results_file", os.path.join(results_dir, group.name + ".jsonl")] + list(flags) + ["--seed", str(seed)])
 
@@ -611,8 +678,13 @@ def run_group(group, data_dir, results_dir, hashes, shard=(1, 1)):
     index, count = shard
     runs = [(label, flags, seed) for label, flags in group.configs(Logs(results_dir, hashes)) for seed in group.seeds]
     for label, flags, seed in runs[index - 1::count]:
-        if Logs(results_dir, hashes).find(flags, seed, group.test) is not None:
+        flags = seeded(flags, seed)
+        if (Logs(results_dir, hashes).find(flags, seed, group.test) is not None
+                and not (group.save and not is_saved(saved_folder(flags, seed)))):
             continue
+        members = [value for flag, value in as_pairs(flags) if flag == "--load_model"]
+        if not all(is_saved(folder) for folder in members):
+            raise Pending(f"{label}: its members are not all saved in {SAVED_MODELS} (group ensemble_members saves them)")
         argv = command(group, flags, seed, data_dir, results_dir)
         print(f"[{group.name}] {label}, seed {seed}: {' '.join(flags)}", flush=True)
         start = time.time()

@@ -67,6 +67,8 @@ def trained_on(record):
     """Where a run trained, from the record's family, device and precision fields: (words for the caption,
     whether on a GPU, CPU threads or None), e.g. ('PyTorch bf16 on an NVIDIA H100 80GB HBM3', True, None)."""
     device, family = record["device"], record["family"]
+    if family == "ensemble" or "loaded_from" in record["train"]:
+        return "", False, None  # saved models, evaluated only: nothing trained in this run
     if family == "lm":
         gpu = device.startswith("gpu:")
         threads = None if gpu else int(device.split("(")[1].split()[0])  # the device field: 'cpu (N threads)'
@@ -107,7 +109,7 @@ def summarize(runs):
         "macro_f1": mean_and_sd([r["results"]["dev"]["macro_f1"] for r in runs]),
         "epochs": float(np.mean([r["train"]["epochs_run"] for r in runs])) if "epochs_run" in train else None,
         "epoch_seconds": float(np.median(epoch_seconds)) if epoch_seconds else None,
-        "run_seconds": float(np.mean([r["train"]["train_seconds"] for r in runs])),
+        "run_seconds": float(np.mean([r["train"]["train_seconds"] for r in runs])) if "train_seconds" in train else None,
     }
 
 
@@ -167,7 +169,7 @@ def row_fields(label, flags, summary):
     """A row's numbers as text, by field: the cells of its table and its \\res numbers (in this order)."""
     fields = {"label": label, "flags": " ".join(flags) or "(defaults)", "acc": mean_std(summary["accuracy"]),
               "accmean": f"{summary['accuracy'][0]:.3f}", "f1": mean_std(summary["macro_f1"]),
-              "epochs": optional(summary["epochs"], ".1f"), "seconds": f"{summary['run_seconds']:.0f}",
+              "epochs": optional(summary["epochs"], ".1f"), "seconds": optional(summary["run_seconds"], ".0f"),
               "seeds": str(summary["seeds"])}
     if summary["test_accuracy"] is not None:
         fields.update(testacc=mean_std(summary["test_accuracy"]), testaccmean=f"{summary['test_accuracy'][0]:.3f}",
@@ -273,8 +275,11 @@ def caption(group, rows):
     if "efficiency" in group.extras:
         text += ("params: all parameters, trained params: those updated; dev reviews/s: prediction speed on the "
                  "dev set; ")
-    words = "; ".join(sorted({words for words, _, _ in where}))
-    text += "s/run: training seconds" + (f" ({words})" if words else "") + ", " + timing_note(group, where)
+    words = "; ".join(sorted({words for words, _, _ in where} - {""}))
+    if any(summary["run_seconds"] is not None for summary in summaries):
+        text += "s/run: training seconds" + (f" ({words})" if words else "") + ", " + timing_note(group, where)
+    else:
+        text += "Saved models, loaded and evaluated: nothing is trained in these runs."
     if group.compare and group.test:
         text += (" Δ test acc: test accuracy difference from the first row; p dev, p test: paired bootstrap "
                  "test against the first row on the dev and on the test set (see report/experiments.py).")
@@ -464,9 +469,40 @@ def write_group(group, logs, rows, out_dir, figures_dir, write):
     return macros
 
 
+STUDY_START, STUDY_END = "<!-- study: python report/tables.py -->", "<!-- /study -->"
+# README's summary of the study: the first row of each of these test groups, the chosen configuration.
+STUDY = (("LSTM", "lstm_new_test"), ("linear baseline", "tfidf_test"), ("language model", "systems"),
+         ("ensemble", "ensembles_test"))
+
+
+def study_block(logs):
+    rows = []
+    for family, name in STUDY:
+        found = group_rows(experiments.group_named(name), logs)
+        if found and found[0][3] is not None:
+            label, flags, _, summary = found[0]
+            shown = label if "--load_model" in flags else f"`{' '.join(flags)}`"
+            where = "; ".join(sorted({words for words, _, _ in summary["where"]} - {""})) or "saved models"
+            rows.append([family, shown, str(summary["seeds"]), mean_std(summary["accuracy"]),
+                         mean_std(summary["test_accuracy"]), where])
+    return "\n".join([STUDY_START, "", *markdown_table(["family", "configuration", "seeds", "dev accuracy",
+                                                         "test accuracy", "trained with"], rows), "", STUDY_END])
+
+
+def write_study(path, logs):
+    """Rewrite README's study block (between STUDY_START and STUDY_END), if it has one."""
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    if STUDY_START in text:
+        before, rest = text.split(STUDY_START, 1)
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(before + study_block(logs) + rest.split(STUDY_END, 1)[1])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--results_dir", default=experiments.RESULTS)
+    parser.add_argument("--readme", default="README.md", help="the file whose study block is rewritten")
     parser.add_argument("--out_dir", default=os.path.join("report", "tables"))
     parser.add_argument("--figures_dir", default=os.path.join("report", "figures"))
     args = parser.parse_args(argv)
@@ -492,6 +528,7 @@ def main(argv=None):
             macros += write_group(group, logs, rows, args.out_dir, args.figures_dir, write)
     write(os.path.join(args.out_dir, "tables.md"), "\n".join(everything))
     write(os.path.join(args.out_dir, "numbers.tex"), "\n".join(macros) + "\n")
+    write_study(args.readme, logs)
     for name in os.listdir(args.out_dir):  # tables of an earlier run that this one did not write
         path = os.path.abspath(os.path.join(args.out_dir, name))
         if name.endswith((".md", ".tex", ".tsv")) and path not in written:

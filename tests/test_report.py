@@ -3,11 +3,13 @@ anything, and the committed tables are what report/tables.py writes from the com
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 
 import numpy as np
+import pytest
 
 from conftest import ROOT, embedding_table, write_corpus
 
@@ -70,6 +72,35 @@ def test_shards_split_a_group_without_overlap(tmp_path):
     assert bad.returncode == 2 and "I must be between 1 and N" in bad.stderr
 
 
+def test_ensembles_load_the_members_a_saving_group_trained(tmp_path, monkeypatch):
+    data, results = sweep_data(tmp_path)
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(experiments, "SAVED_MODELS", str(tmp_path / "models"))
+    unigrams, bigrams = ["--model", "tfidf", "--ngram_max", "1"], ["--model", "tfidf", "--ngram_max", "2"]
+    members = experiments.Group("members", "", lambda logs: [("uni", unigrams), ("bi", bigrams)], seeds=(1, 2),
+                                compare=None, save=True)
+    both = experiments.Group("both", "", lambda logs: [("uni + bi", [
+        "--load_model", experiments.saved_folder(unigrams, "{seed}"),
+        "--load_model", experiments.saved_folder(bigrams, "{seed}")])], seeds=(1, 2))
+    hashes = experiments.data_hashes(str(data))
+
+    def run(group):
+        return experiments.run_group(group, str(data), str(results), hashes)
+
+    with pytest.raises(experiments.Pending, match="not all saved"):
+        run(both)
+    assert run(members) == 4 and run(both) == 2
+    records = [json.loads(line) for line in lines(results / "both.jsonl")]
+    assert [record["family"] for record in records] == ["ensemble", "ensemble"]
+    for seed, record in enumerate(records, start=1):  # each seed's ensemble averages that seed's members
+        assert [os.path.basename(member["loaded_from"]) for member in record["train"]["members"]] == [
+            os.path.basename(experiments.saved_folder(flags, seed)) for flags in (unigrams, bigrams)]
+    assert run(members) == 0 and run(both) == 0  # all logged and saved: nothing runs again
+    shutil.rmtree(experiments.saved_folder(bigrams, 2))
+    assert run(both) == 0  # the ensemble is logged; its lost member is not needed
+    assert run(members) == 1 and experiments.is_saved(experiments.saved_folder(bigrams, 2))
+
+
 def test_flags_of_a_logged_run_ignore_paths_and_order():
     one = ["x", "--train_file", "a/train.txt", "--verbose", "2", "--bidirectional", "--seed", "2",
            "--embeddings", "a/glove.json", "--results_file", "r.jsonl"]
@@ -91,8 +122,11 @@ def test_paired_bootstrap():
 
 
 def test_committed_tables_match_the_logs(tmp_path):
-    out = tmp_path / "tables"
-    tables.main(["--out_dir", str(out), "--figures_dir", str(tmp_path / "figures")])
+    out, readme = tmp_path / "tables", tmp_path / "README.md"
+    shutil.copy(os.path.join(ROOT, "README.md"), readme)
+    tables.main(["--out_dir", str(out), "--figures_dir", str(tmp_path / "figures"), "--readme", str(readme)])
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
+        assert readme.read_text(encoding="utf-8") == handle.read(), "README's study block is stale"
     committed = os.path.join(ROOT, "report", "tables")
     written = sorted(os.listdir(out))
     assert written and written == sorted(name for name in os.listdir(committed) if not name.startswith("."))
@@ -112,7 +146,7 @@ def fake_logs(tmp_path, accuracy_of):
     for group in experiments.GROUPS:
         if group.name in ("smoke", "combined_lr_batch", "final", "test", "systems", "pooling", "truncation",
                           "lstm_ideas", "lstm_ideas_final", "lstm_new_lr_batch", "lstm_new_final",
-                          "lstm_new_test"):  # these build on the combined grid's runs
+                          "lstm_new_test", "ensemble_members", "ensembles", "ensembles_test"):  # these build on the combined grid's runs
             continue
         for _, flags in group.configs(logs):
             for seed in group.seeds:
