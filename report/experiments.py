@@ -54,7 +54,8 @@ class Group:
     with save, each also saves its model to SAVED_MODELS (saved_folder), where ensembles load it; alone
     marks a timing group, to run with nothing else on the machine. How report/tables.py shows
     them: compare is "first" (each row tested against the first), "pairs" (also every pair of rows) or
-    None (no tests); extras are any of "efficiency" (columns of parameters and prediction speed), "errors"
+    None (no tests); family names the family of comparisons whose p-values are corrected together
+    (Holm-Bonferroni; by default the group's own, a test group's dev and test comparisons apart); extras are any of "efficiency" (columns of parameters and prediction speed), "errors"
     (the first row's per-class scores, confusion matrix and wrong dev reviews) and "curves" (a figure of
     the runs' dev loss and accuracy per epoch)."""
 
@@ -67,6 +68,7 @@ class Group:
     save: bool = False
     alone: bool = False
     compare: str | None = "first"
+    family: str | None = None
     extras: tuple = ()
 
     def __post_init__(self):

@@ -121,6 +121,12 @@ def test_paired_bootstrap():
     assert 0.3 < tables.paired_bootstrap(noisy, same) < 1
 
 
+def test_holm_adjusts_each_p_by_its_rank_and_keeps_the_order():
+    # sorted: 0.005 x 4, 0.01 x 3, 0.03 x 2, then 0.04 x 1 raised to the 0.06 before it
+    assert np.allclose(tables.holm([0.01, 0.04, 0.03, 0.005]), [0.03, 0.06, 0.06, 0.02])
+    assert tables.holm([0.6, 0.5]) == [1.0, 1.0] and tables.holm([0.2]) == [0.2] and tables.holm([]) == []
+
+
 def test_committed_tables_match_the_logs(tmp_path):
     out, readme = tmp_path / "tables", tmp_path / "README.md"
     shutil.copy(os.path.join(ROOT, "README.md"), readme)
@@ -155,6 +161,7 @@ def fake_logs(tmp_path, accuracy_of):
                 keys = logs.hashes_for(flags, False)
                 lines_out.append(json.dumps({
                     "command": ["lfd_assignment3.py", *flags, "--seed", str(seed)], "data_sha256": keys,
+                    "timestamp": "2026-11-30T00:00:00+00:00",
                     "results": {"dev": {"accuracy": correct / 600, "macro_f1": correct / 600,
                                         "gold": gold.tolist(), "predicted": predicted.tolist()}},
                     "train": {"epochs_run": 5, "train_seconds": 10.0}}))
@@ -200,7 +207,7 @@ def test_a_torn_last_log_line_is_skipped_and_a_torn_earlier_one_is_an_error(tmp_
 def test_a_test_run_is_not_found_where_no_test_file_was_hashed(tmp_path):
     hashes = {"train_file": "t" * 64, "dev_file": "d" * 64, "embeddings": "e" * 64}
     record = {"command": ["lfd_assignment3.py", "--bidirectional", "--seed", "1"], "data_sha256": hashes,
-              "results": {"dev": {"accuracy": 0.5}}}
+              "timestamp": "2026-11-30T00:00:00+00:00", "results": {"dev": {"accuracy": 0.5}}}
     (tmp_path / "g.jsonl").write_text(json.dumps(record) + "\n")
     logs = experiments.Logs(str(tmp_path), hashes)
     assert logs.find(["--bidirectional"], 1) is not None
@@ -269,7 +276,7 @@ def test_tables_say_where_each_run_trained():
     group = experiments.group_named("lm_batch")
 
     def caption_of(*records):
-        rows = [("row", [], [], {"family": "lm", "where": {tables.trained_on(r)}}) for r in records]
+        rows = [("row", [], [], {"family": "lm", "where": {tables.trained_on(r)}, "run_seconds": 1.0}) for r in records]
         return tables.caption(group, rows)
 
     assert "GPU runs" in caption_of(gpu) and "not at all between CPU and GPU rows" not in caption_of(gpu)
@@ -282,8 +289,8 @@ def test_tables_say_where_each_run_trained():
 
 def test_groups_declare_their_tables_as_data():
     assert tables.columns(experiments.group_named("lr_batch"))[-1] == ("s/run", "seconds")  # no comparison
-    assert [name for name, _ in tables.columns(experiments.group_named("lm_models"))][-6:] == [
-        "params (M)", "trained params (M)", "dev reviews/s", "p dev", "Δ test acc", "p test"]
+    assert [name for name, _ in tables.columns(experiments.group_named("lm_models"))][-8:] == [
+        "params (M)", "trained params (M)", "dev reviews/s", "p dev", "p dev adj.", "Δ test acc", "p test", "p test adj."]
     for wrong in ({"compare": "all"}, {"extras": ("errors", "curve")}):
         try:
             experiments.Group("x", "X", lambda logs: [], **wrong)
