@@ -336,7 +336,7 @@ def test_rows(logs):
         configs = group.configs(logs)[1:]
         scores = [mean_dev_accuracy(logs, flags, group.seeds) for _, flags in configs]
         label, flags = configs[int(np.argmax(scores))]
-        singles.append((max(scores), f"{name}: {label}", flags))
+        singles.append((max(scores), f"{label} (one change)", flags))
     singles.sort(key=lambda row: -row[0])
     return final_rows(logs) + [("LSTM baseline", baseline(logs))] + [(label, flags) for _, label, flags in singles[:3]]
 
@@ -455,7 +455,7 @@ GROUPS = [
     Group("lstm_ideas", "Capacity, length and regularisation of the selected LSTM with its better pooling and "
           "truncation (one seed)", ideas_grid, seeds=(1,), compare=None),
     Group("lstm_ideas_final", "The best of the LSTM ideas against the selected LSTM and the linear baseline (dev)",
-          ideas_final_rows),
+          ideas_final_rows, compare="pairs"),
     Group("lstm_new_lr_batch", "The new LSTM (the best of the ideas): learning rate and batch size re-tuned (one seed)",
           new_lr_batch_grid, seeds=(1,), compare=None),
     Group("lstm_new_final", "The re-tuned new LSTM against it before re-tuning and the linear baseline (dev)",
@@ -515,7 +515,7 @@ def lm_step(previous, flag, values, label):
 lm_length_grid = lm_step(lm_recipe, "--max_length", ("64", "100", "128", "256", "512"), "{} tokens")
 lm_rate_grid = lm_step(lm_length_grid, "--learning_rate", ("2e-5", "5e-5", "1e-4", "2e-4"), "lr {}")
 lm_batch_grid = lm_step(lm_rate_grid, "--batch_size", ("8", "16", "32"), "batch {}")
-lm_epoch_grid = lm_step(lm_batch_grid, "--epochs", ("1", "2", "3"), "{} epochs")
+lm_epoch_grid = lm_step(lm_batch_grid, "--epochs", ("1", "2", "3"), "epochs: {}")
 
 
 def lm_schedule_grid(logs):
@@ -548,12 +548,12 @@ def tfidf_rows(logs):
 
 def system_rows(logs):
     """The best of each family, each chosen on dev: the language model (of the fine-tuned configurations
-    run on test; the frozen encoders are lm_models' efficiency comparison), the selected LSTM and the
-    linear model. Their runs are all logged already."""
+    run on test; the frozen encoders are lm_models' efficiency comparison), the new LSTM (lstm_new_test's
+    choice) and the linear model. Their runs are all logged already."""
     lms = lm_final_rows(logs)[:1] + [row for row in lm_model_rows(logs) if "--freeze_encoder" not in row[1]]
     scores = [mean_dev_accuracy(logs, flags, SEEDS, test=True) for _, flags in lms]
     label, flags = lms[int(np.argmax(scores))]
-    return ([(f"best language model: {label}", flags), ("best LSTM", final_rows(logs)[0][1])]
+    return ([(f"best language model: {label}", flags), ("best LSTM", new_test_rows(logs)[0][1])]
             + [(f"linear baseline: {label}", flags) for label, flags in tfidf_rows(logs)])
 
 

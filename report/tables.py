@@ -169,20 +169,27 @@ def holm(pvalues):
     return adjusted
 
 
-def adjust(groups, rows_of):
-    """Add "padj" (and "devpadj") to every compared row: Holm within its group's family, a test group's dev
-    and test comparisons apart. Returns {family: number of comparisons}."""
-    families = collections.defaultdict(list)
+def adjust(groups, rows_of, pairs_of):
+    """Add "padj" (and "devpadj") to every compared row: Holm within its family, a test group's dev and test
+    comparisons apart. A group's family is group.family or the group; in a group that compares every pair of
+    rows, all its pairs (pairs_of, from pairwise). Returns {family: number of comparisons}."""
+    families, counts = collections.defaultdict(list), {}
     for group in groups:
-        for *_, summary in (rows_of[group.name] or [])[1:]:
+        for index, (*_, summary) in enumerate((rows_of[group.name] or [])[1:], start=2):
             for prefix in ("", "dev"):
-                if summary and prefix + "p" in summary:
-                    families[(group.family or group.name) + ("_dev" if prefix else "")].append(
-                        (summary, prefix))
+                if not (summary and prefix + "p" in summary):
+                    continue
+                suffix = "_dev" if prefix else ""
+                if group.name in pairs_of:
+                    tested = pairs_of[group.name][prefix]
+                    summary[prefix + "padj"], summary[prefix + "tests"] = tested[f"1-{index}"][1], len(tested)
+                    counts[f"{group.name}_pairs{suffix}"] = len(tested)
+                else:
+                    families[(group.family or group.name) + suffix].append((summary, prefix))
     for members in families.values():
         for (summary, prefix), p in zip(members, holm([summary[prefix + "p"] for summary, prefix in members])):
             summary[prefix + "padj"], summary[prefix + "tests"] = p, len(members)
-    return {name: len(members) for name, members in families.items()}
+    return {**{name: len(members) for name, members in families.items()}, **counts}
 
 
 def mean_std(pair, digits=3):
@@ -321,7 +328,8 @@ def caption(group, rows):
     sizes = sorted({summary[key] for summary in summaries for key in ("tests", "devtests") if key in summary})
     if sizes:
         shared = f", with the comparisons of family {group.family}" if group.family else ""
-        text += (f"; adj.: Holm-Bonferroni adjusted over the {' or '.join(map(str, sizes))} comparisons of "
+        what = "comparisons of every pair of rows" if group.compare == "pairs" else "comparisons"
+        text += (f"; adj.: Holm-Bonferroni adjusted over the {' or '.join(map(str, sizes))} {what} of "
                  f"{'its split in ' if group.test else ''}this table{shared}.")
     elif group.compare:
         text += "."
@@ -348,21 +356,25 @@ def latex(group, rows):
 
 
 def pairwise(group, logs, rows):
-    """\\res{<group>_pairs}{I-J}{p|pexpr|delta}: the paired bootstrap test of rows I and J (I < J) on
-    each split the group evaluates (test fields in test groups, dev fields with a dev prefix)."""
-    tests = collections.defaultdict(list)  # per split: (pair, p, delta)
+    """Every pair of rows I < J compared (paired bootstrap, Holm over the group's pairs) on each split the group
+    evaluates: {prefix: {"I-J": (p, adjusted p, delta)}}, prefix "" for test in test groups (dev otherwise) and
+    "dev" for dev in test groups."""
+    tests = collections.defaultdict(list)
     for i, (_, _, first, _) in enumerate(rows):
         for j, (_, _, second, _) in enumerate(rows[i + 1:], start=i + 1):
             for split, gold, prefix in splits(group, logs):
                 if first and second and gold is not None:
                     a, b = correctness(first, gold, split), correctness(second, gold, split)
                     tests[prefix].append((f"{i + 1}-{j + 1}", paired_bootstrap(a, b), a.mean() - b.mean()))
-    lines = []
-    for prefix, found in tests.items():
-        for (pair, p, delta), adjusted in zip(found, holm([p for _, p, _ in found])):
-            fields = {**p_fields(p, prefix), **p_fields(adjusted, prefix, "padj"), prefix + "delta": f"{delta:+.3f}"}
-            lines += [define(f"{group.name}_pairs", pair, *item) for item in fields.items()]
-    return lines, {f"{group.name}_pairs" + ("_dev" if prefix else ""): len(found) for prefix, found in tests.items()}
+    return {prefix: {pair: (p, adjusted, delta) for (pair, p, delta), adjusted in zip(found, holm([p for _, p, _ in found]))}
+            for prefix, found in tests.items()}
+
+
+def pair_macros(name, tested):
+    """\\res{<group>_pairs}{I-J}{p|pexpr|padj|padjexpr|delta}, dev fields with a dev prefix in test groups."""
+    return [define(f"{name}_pairs", pair, *item) for prefix, pairs in tested.items()
+            for pair, (p, adjusted, delta) in pairs.items()
+            for item in {**p_fields(p, prefix), **p_fields(adjusted, prefix, "padj"), prefix + "delta": f"{delta:+.3f}"}.items()]
 
 
 def misclassified(group, logs, runs):
@@ -406,7 +418,7 @@ def per_class(name, label, runs, split):
                      + markdown_table(["gold \\ predicted", *labels], [[c, *row] for c, row in zip(labels, counts)]))
     caption = (f"{label} on the {split} set: per-class precision, recall and F1 (mean over {seeds} seeds) and the "
                "confusion matrix summed over the seeds (rows gold, columns predicted).")
-    tex = latex_table("lrrr|" + "r" * len(labels), ["class", "precision", "recall", "F1"] + [c[:5] for c in labels],
+    tex = latex_table("lrrr|" + "r" * len(labels), ["class", "precision", "recall", "F1"] + labels,
                       [[c, *scores[c], *row] for c, row in zip(labels, counts)], caption, name, fit=False)
     macros = [define(name, c, field, value) for c, row in zip(labels, counts)
               for field, value in [*zip(METRICS, scores[c]), *((f"to_{other}", n) for other, n in zip(labels, row))]]
@@ -481,9 +493,8 @@ def curves_figure(group, rows, path):
 # ---------------------------------------------------------------------------
 
 
-def write_group(group, logs, rows, out_dir, figures_dir, write, families):
-    """Write a group's tables and figures as it declares them; returns its \\res numbers (and adds the
-    families of its pairwise comparisons to families)."""
+def write_group(group, logs, rows, out_dir, figures_dir, write, pairs):
+    """Write a group's tables and figures as it declares them; returns its \\res numbers."""
     write(os.path.join(out_dir, group.name + ".md"), markdown(group, rows))
     write(os.path.join(out_dir, group.name + ".tex"), latex(group, rows))
     macros = [define(group.name, index, *item) for index, (label, flags, _, summary) in enumerate(rows, start=1)
@@ -497,9 +508,7 @@ def write_group(group, logs, rows, out_dir, figures_dir, write, families):
     if group.test:
         macros += reproduced(group, logs, rows)
     if group.compare == "pairs":
-        lines, counts = pairwise(group, logs, rows)
-        macros += lines
-        families.update(counts)
+        macros += pair_macros(group.name, pairs)
     if "curves" in group.extras:
         curves_figure(group, rows, os.path.join(figures_dir, group.name + "_curves.pdf"))
     per_class_splits = ("dev", "test") if group.test else ("dev",) if "errors" in group.extras else ()
@@ -512,6 +521,21 @@ def write_group(group, logs, rows, out_dir, figures_dir, write, families):
             macros += numbers
             if "errors" in group.extras or split == "test":
                 confusion_figure(confusion, runs[0]["labels"], os.path.join(figures_dir, name + "_confusion.pdf"))
+    return macros
+
+
+def data_macros():
+    """\\res{data}{SPLIT}{reviews}, and for train: median tokens a review (tokensmedian) and the share of reviews
+    longer than 50 and 200 tokens (over50pct, over200pct), read from the committed data files."""
+    macros = []
+    for split in ("train", "dev", "test"):
+        with open(f"{split}.txt", encoding="utf-8") as handle:
+            lengths = np.array([len(line.split()) - 3 for line in handle if line.strip()])
+        macros.append(define("data", split, "reviews", f"{len(lengths):,}".replace(",", "{,}")))
+        if split == "train":
+            macros += [define("data", split, "tokensmedian", f"{np.median(lengths):.0f}"),
+                       define("data", split, "over50pct", f"{100 * np.mean(lengths > 50):.0f}"),
+                       define("data", split, "over200pct", f"{100 * np.mean(lengths > 200):.0f}")]
     return macros
 
 
@@ -567,16 +591,19 @@ def main(argv=None):
     macros = [NUMBERS_HEADER]
     groups = [group for group in experiments.GROUPS if group.name != "smoke"]
     rows_of = {group.name: group_rows(group, logs) for group in groups}
-    families = adjust(groups, rows_of)
+    pairs_of = {group.name: pairwise(group, logs, rows_of[group.name]) for group in groups
+                if group.compare == "pairs" and rows_of[group.name]}
+    families = adjust(groups, rows_of, pairs_of)
     for group in groups:
         rows = rows_of[group.name]
         if rows is None:
             everything += [f"### {group.name}: waiting for the runs it is chosen from", ""]
         else:
             everything.append(markdown(group, rows))
-            macros += write_group(group, logs, rows, args.out_dir, args.figures_dir, write, families)
+            macros += write_group(group, logs, rows, args.out_dir, args.figures_dir, write, pairs_of.get(group.name))
     macros += [define("tests", name, "count", count) for name, count in sorted(families.items())]
     macros.append(define("tests", "all", "count", sum(families.values())))
+    macros += data_macros()
     write(os.path.join(args.out_dir, "tables.md"), "\n".join(everything))
     write(os.path.join(args.out_dir, "numbers.tex"), "\n".join(macros) + "\n")
     write_study(args.readme, logs)
