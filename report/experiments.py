@@ -336,7 +336,7 @@ def test_rows(logs):
         configs = group.configs(logs)[1:]
         scores = [mean_dev_accuracy(logs, flags, group.seeds) for _, flags in configs]
         label, flags = configs[int(np.argmax(scores))]
-        singles.append((max(scores), f"{label} (one change)", flags))
+        singles.append((max(scores), label, flags))
     singles.sort(key=lambda row: -row[0])
     return final_rows(logs) + [("LSTM baseline", baseline(logs))] + [(label, flags) for _, label, flags in singles[:3]]
 
