@@ -578,6 +578,9 @@ GROUPS += [
           test=True),
     Group("lm_cpu_bf16", "MiniLM with the recipe on a CPU, fp32 against bf16 autocast: does bf16 cost accuracy?",
           lambda logs: [("fp32", lm() + ["--precision", "fp32"]), ("bf16 autocast", lm() + ["--precision", "bf16"])]),
+    Group("lm_truncation", "MiniLM with the recipe on a CPU in bf16, keeping the head, or the head and the tail, of "
+          "a long review", lambda logs: [("head (the recipe)", lm() + ["--precision", "bf16"]),
+                                         ("head and tail", lm() + ["--precision", "bf16", "--truncation", "head_tail"])]),
     # The larger encoder with the recipe against the smaller one tuned: is the cheaper model worth it?
     Group("lm_tradeoff", "MPNet with the recipe against the tuned MiniLM (no new runs)",
           lambda logs: [(f"{MPNET}, fine-tuned (recipe)", lm(MPNET))] + lm_final_rows(logs)[:1], test=True),

@@ -254,7 +254,8 @@ WIDE = 11  # columns from which a table goes on a landscape page of its own (nev
 
 def latex_table(spec, header, rows, caption, label):
     """A booktabs table at 8 pt (footnotesize of a 10 pt document), on a landscape page if it is wide."""
-    lines = [r"\begin{table}[!htbp]", r"\centering", r"\footnotesize", r"\setlength{\tabcolsep}{3pt}",
+    lines = [r"\begin{table}[!htbp]", r"\centering", r"\footnotesize",
+             r"\setlength{\tabcolsep}{" + ("2pt" if len(header) >= WIDE else "3pt") + "}",
              r"\begin{tabular}{" + spec + "}", r"\toprule"]
     lines += [" & ".join(latex_escape(cell) for cell in row) + r" \\" for row in [header]] + [r"\midrule"]
     lines += [" & ".join(latex_escape(cell) for cell in row) + r" \\" for row in rows] + [r"\bottomrule", r"\end{tabular}"]
@@ -284,61 +285,38 @@ def cells(group, row):
             for _, field in columns(group)]
 
 
-def timing_note(group, where):
-    """The caption's sentence on how the s/run times were taken, from where the runs trained."""
-    if group.alone:
-        return "run one at a time on an otherwise idle 2-core machine."
-    gpu = any(on_gpu for _, on_gpu, _ in where)
-    cpu = [threads for _, on_gpu, threads in where if not on_gpu]
-    parts = []
-    if cpu:
-        parts.append(("CPU runs" if gpu else "each run") + " on one core"
-                     + (" (or two, where it used 2 threads)" if 2 in cpu else "")
-                     + " of a 2-core machine that other work shared at times")
-    if gpu:
-        parts.append("GPU runs up to four side by side on one GPU (bench/gpu_lm_study.sh)")
-    mixed = ", and not at all between CPU and GPU rows (s/run marked GPU)" if cpu and gpu else ""
-    return "; ".join(parts) + ", so times compare only roughly" + mixed + "."
+LEGEND = ("Accuracy and macro F1: mean ± standard deviation over the seeds. Epochs: for an LSTM, epochs trained "
+          "before early stopping (patience 3 on dev loss); for a language model, fine-tuning epochs, the weights of the "
+          "epoch with the lowest dev loss kept. s/epoch: an LSTM's median epoch after the first, or a language model's "
+          "training seconds per epoch, dev evaluation included. s/run: training seconds. CPU runs shared a 2-core "
+          "machine with other work (one core each, or two where they used 2 threads) and GPU runs shared one GPU, up to "
+          "four at a time (marked GPU), so times compare only roughly, and not at all between CPU and GPU rows. params: "
+          "all parameters, trained params: those updated (millions); dev reviews/s: prediction speed. Δ: accuracy "
+          "difference from the first row (test accuracy in test tables); p: paired bootstrap test against the first "
+          "row, on dev (p dev) and on test (p test); adj.: Holm-Bonferroni adjusted within the table's family of "
+          "comparisons (report/experiments.py).")
 
 
 def caption(group, rows):
+    """What the table is and how its numbers were obtained, in a sentence or two; LEGEND explains the columns."""
     summaries = [summary for *_, summary in rows if summary is not None]
-    families = {summary["family"] for summary in summaries}
     where = {run for summary in summaries for run in summary["where"]}
-    data = "Dev and test sets (600 reviews each)" if group.test else "Dev set (600 reviews)"
-    text = (f"{group.title}. {data}, seed{'s' if len(group.seeds) > 1 else ''} {', '.join(map(str, group.seeds))}; "
-            "mean ± standard deviation over seeds. ")
-    both = {"lstm", "lm"} <= families
-    if "lstm" in families:
-        text += (("LSTM epochs" if both else "Epochs") + ": trained before early stopping (patience 3 on dev loss); "
-                 + ("" if group.test else "s/epoch: median epoch time after the first; "))
-    if "lm" in families:
-        text += (("language-model epochs" if both else "Epochs") + ": fine-tuning epochs; with more than one, the "
-                 "weights of the epoch with the lowest dev loss are kept; "
-                 + ("" if group.test else "s/epoch: training seconds per epoch, dev evaluation included; "))
-    if "efficiency" in group.extras:
-        text += ("params: all parameters, trained params: those updated; dev reviews/s: prediction speed on the "
-                 "dev set; ")
-    words = "; ".join(sorted({words for words, _, _ in where} - {""}))
+    words = ", ".join(sorted({words for words, _, _ in where} - {""}))
+    data = "dev and test sets" if group.test else "dev set"
+    text = f"{group.title}. {data[0].upper() + data[1:]}, seed{'s' if len(group.seeds) > 1 else ''} {', '.join(map(str, group.seeds))}"
     if any(summary["run_seconds"] is not None for summary in summaries):
-        text += "s/run: training seconds" + (f" ({words})" if words else "") + ", " + timing_note(group, where)
-    else:
-        text += "Saved models, loaded and evaluated: nothing is trained in these runs."
-    if group.compare and group.test:
-        text += (" Δ test acc: test accuracy difference from the first row; p dev, p test: paired bootstrap "
-                 "test against the first row on the dev and on the test set (see report/experiments.py)")
-    elif group.compare:
-        text += (" Δ acc: dev accuracy difference from the first row; p: paired bootstrap test against the "
-                 "first row on the dev set (see report/experiments.py)")
+        text += f"; trained with {words}" if words else ""
+    elif summaries:
+        text += "; saved models, loaded and evaluated (nothing trained in these runs)"
+    if group.alone:
+        text += "; run one at a time on an otherwise idle 2-core machine"
+    if len({on_gpu for _, on_gpu, _ in where}) > 1:
+        text += "; rows from a CPU and a GPU compare across hardware and precision, their times not at all"
     sizes = sorted({summary[key] for summary in summaries for key in ("tests", "devtests") if key in summary})
     if sizes:
-        shared = f", with the comparisons of family {group.family}" if group.family else ""
-        what = "comparisons of every pair of rows" if group.compare == "pairs" else "comparisons"
-        text += (f"; adj.: Holm-Bonferroni adjusted over the {' or '.join(map(str, sizes))} {what} of "
-                 f"{'its split in ' if group.test else ''}this table{shared}.")
-    elif group.compare:
-        text += "."
-    return text
+        what = "comparisons (every pair of rows)" if group.compare == "pairs" else "comparisons"
+        text += f"; adj.: Holm over {' or '.join(map(str, sizes))} {what}" + (f", family {group.family}" if group.family else "")
+    return text + "."
 
 
 def markdown(group, rows):
@@ -545,17 +523,18 @@ def data_macros():
 
 
 STUDY_START, STUDY_END = "<!-- study: python report/tables.py -->", "<!-- /study -->"
-# README's summary of the study: the first row of each of these test groups, the chosen configuration.
-STUDY = (("LSTM", "lstm_new_test"), ("linear baseline", "tfidf_test"), ("language model", "systems"),
-         ("ensemble", "ensembles_test"))
+# README's summary of the study: (family, test group, row): each family's chosen configuration, and the
+# ensemble without a transformer (the last row of ensembles_test).
+STUDY = (("LSTM", "lstm_new_test", 0), ("linear baseline", "tfidf_test", 0), ("language model", "systems", 0),
+         ("ensemble", "ensembles_test", 0), ("ensemble", "ensembles_test", 2))
 
 
 def study_block(logs):
     rows = []
-    for family, name in STUDY:
+    for family, name, index in STUDY:
         found = group_rows(experiments.group_named(name), logs)
-        if found and found[0][3] is not None:
-            label, flags, _, summary = found[0]
+        if found and len(found) > index and found[index][3] is not None:
+            label, flags, _, summary = found[index]
             shown = label if "--load_model" in flags else f"`{' '.join(flags)}`"
             where = "; ".join(sorted({words for words, _, _ in summary["where"]} - {""})) or "saved models"
             rows.append([family, shown, str(summary["seeds"]), mean_std(summary["accuracy"]),
@@ -596,7 +575,7 @@ def main(argv=None):
             tables_tex.append(os.path.basename(path)[:-len(".tex")])
 
     everything = ["# The report's tables", "", "Generated by `python report/tables.py` from `report/results/`; "
-                  "do not edit.", ""]
+                  "do not edit.", "", LEGEND, ""]
     macros = [NUMBERS_HEADER]
     groups = [group for group in experiments.GROUPS if group.name != "smoke"]
     rows_of = {group.name: group_rows(group, logs) for group in groups}
@@ -616,6 +595,7 @@ def main(argv=None):
     write(os.path.join(args.out_dir, "tables.md"), "\n".join(everything))
     appendix = [f"\\input{{tables/{name}}}" + ("\n\\clearpage" if i % 4 == 3 else "") for i, name in enumerate(tables_tex)]
     write(os.path.join(args.out_dir, "numbers.tex"), "\n".join(macros) + "\n")
+    write(os.path.join(args.out_dir, "legend.tex"), latex_escape(LEGEND) + "\n")
     write(os.path.join(args.out_dir, "appendix.tex"), "% Generated by report/tables.py: every table, in the order of "
           "report/experiments.py.\n" + "\n".join(appendix) + "\n")
     write_study(args.readme, logs)
