@@ -55,7 +55,8 @@ class Group:
     marks a timing group, to run with nothing else on the machine. How report/tables.py shows
     them: compare is "first" (each row tested against the first), "pairs" (also every pair of rows) or
     None (no tests); family names the family of comparisons whose p-values are corrected together
-    (Holm-Bonferroni; by default the group's own, a test group's dev and test comparisons apart); extras are any of "efficiency" (columns of parameters and prediction speed), "errors"
+    (Holm-Bonferroni; by default the group's own, a test group's dev and test comparisons apart); extras
+    are any of "efficiency" (columns of parameters and prediction speed), "errors"
     (the first row's per-class scores, confusion matrix and wrong dev reviews) and "curves" (a figure of
     the runs' dev loss and accuracy per epoch)."""
 
@@ -600,21 +601,25 @@ GROUPS += [
 # ---------------------------------------------------------------------------
 
 
+MEMBERS = ("new LSTM", "tf-idf", "MPNet")  # the ensembles' names for member_rows, in its order
+
+
 def member_rows(logs):
     """The members, one saved model per seed: the new LSTM, the linear baseline and MPNet with the recipe."""
     return [new_test_rows(logs)[0], tfidf_rows(logs)[0], (f"{MPNET}, fine-tuned (recipe)", lm(MPNET))]
 
 
 def ensemble(*members):
-    """Rows that average saved members (indices into member_rows), each seed its own members."""
+    """A row that averages saved members (names of MEMBERS), each seed its own members."""
     def row(logs):
         rows = member_rows(logs)
-        label = " + ".join(("new LSTM", "tf-idf", "MPNet")[i] for i in members)
-        return label, [item for i in members for item in ("--load_model", saved_folder(rows[i][1], "{seed}"))]
+        return " + ".join(members), [item for name in members
+                                     for item in ("--load_model", saved_folder(rows[MEMBERS.index(name)][1], "{seed}"))]
     return row
 
 
-ENSEMBLES = [ensemble(2), ensemble(2, 1), ensemble(2, 0), ensemble(2, 0, 1), ensemble(0, 1)]
+ENSEMBLES = [ensemble("MPNet"), ensemble("MPNet", "tf-idf"), ensemble("MPNet", "new LSTM"),
+             ensemble("MPNet", "new LSTM", "tf-idf"), ensemble("new LSTM", "tf-idf")]
 
 
 def ensemble_rows(logs):
@@ -685,7 +690,7 @@ def run_group(group, data_dir, results_dir, hashes, shard=(1, 1)):
     for label, flags, seed in runs[index - 1::count]:
         flags = seeded(flags, seed)
         if (Logs(results_dir, hashes).find(flags, seed, group.test) is not None
-                and not (group.save and not is_saved(saved_folder(flags, seed)))):
+                and (not group.save or is_saved(saved_folder(flags, seed)))):
             continue
         members = [value for flag, value in as_pairs(flags) if flag == "--load_model"]
         if not all(is_saved(folder) for folder in members):
