@@ -640,6 +640,8 @@ GROUPS += [
     Group("ensembles", "Ensembles: the mean of saved models' probabilities, against MPNet alone (dev)", ensemble_rows),
     Group("ensembles_test", "Test set: the best ensemble on dev against MPNet alone and the LSTM with tf-idf",
           ensemble_test_rows, test=True),
+    Group("ensemble_pair_test", "Test set: the LSTM with tf-idf against each of them alone (no new runs)",
+          lambda logs: ensemble_rows(logs)[-1:] + member_rows(logs)[:2], test=True),
 ]
 GROUP_NAMES = [group.name for group in GROUPS]
 

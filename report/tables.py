@@ -436,20 +436,24 @@ def save_figure(figure, path):
 
 
 def confusion_figure(confusion, labels, path):
-    """A confusion matrix as a heat map, each gold row's shares in colour and its counts in figures."""
-    figure, axes = pyplot().subplots(figsize=(4.2, 3.6))
-    axes.imshow(confusion / confusion.sum(axis=1, keepdims=True), cmap="Blues", vmin=0, vmax=1)
-    ticks = range(len(labels))
-    axes.set_xticks(ticks, labels, rotation=45, ha="right")
-    axes.set_yticks(ticks, labels)
-    axes.set_xlabel("predicted")
-    axes.set_ylabel("gold")
-    for i in ticks:
-        for j in ticks:
-            share = confusion[i, j] / confusion[i].sum()
-            axes.text(j, i, str(int(confusion[i, j])), ha="center", va="center", fontsize=8,
-                      color="white" if share > 0.5 else "black")
-    save_figure(figure, path)
+    """A confusion matrix as a heat map, each gold row's shares in colour and its counts in figures.
+
+    Drawn at the size the paper prints it (a third of the page wide), so its text prints at 6.5-8 pt."""
+    plt = pyplot()
+    with plt.rc_context({"font.size": 8}):
+        figure, axes = plt.subplots(figsize=(2.2, 2.15))
+        axes.imshow(confusion / confusion.sum(axis=1, keepdims=True), cmap="Blues", vmin=0, vmax=1)
+        ticks = range(len(labels))
+        axes.set_xticks(ticks, labels, rotation=45, ha="right")
+        axes.set_yticks(ticks, labels)
+        axes.set_xlabel("predicted")
+        axes.set_ylabel("gold")
+        for i in ticks:
+            for j in ticks:
+                share = confusion[i, j] / confusion[i].sum()
+                axes.text(j, i, str(int(confusion[i, j])), ha="center", va="center", fontsize=6.5,
+                          color="white" if share > 0.5 else "black")
+        save_figure(figure, path)
 
 
 def curves_figure(group, rows, path):

@@ -152,7 +152,8 @@ def fake_logs(tmp_path, accuracy_of):
     for group in experiments.GROUPS:
         if group.name in ("smoke", "combined_lr_batch", "final", "test", "systems", "pooling", "truncation",
                           "lstm_ideas", "lstm_ideas_final", "lstm_new_lr_batch", "lstm_new_final",
-                          "lstm_new_test", "ensemble_members", "ensembles", "ensembles_test"):  # these build on the combined grid's runs
+                          "lstm_new_test", "ensemble_members", "ensembles", "ensembles_test",
+                          "ensemble_pair_test"):  # these build on the combined grid's runs
             continue
         for _, flags in group.configs(logs):
             for seed in group.seeds:
