@@ -95,15 +95,14 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # CPU features that compute bf16 natively; elsewhere torch emulates bf16, up to 20 times slower than fp32.
 NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 CPUINFO = "/proc/cpuinfo"
-# A saved model is a folder: lfd_config.json (the tool, family, labels, config and every file's SHA-256)
-# beside the family's own files.
+# A saved model is a folder: lfd_config.json (the tool, the format, family, labels, config and every file's
+# SHA-256) beside the family's own files. A model saved in another format is refused, never converted.
 SAVED_CONFIG = "lfd_config.json"
-SAVED_FILES = {"lstm": [("model.keras",), ("vocabulary.json",)],
-               "lm": [("config.json",), ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
-                                         "pytorch_model.bin.index.json"),
-                      ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
-                       "tokenizer.model")],
-               "tfidf": [("linear.npz",), ("terms.json",)]}
+SAVED_FORMAT = 1
+MAX_CONFIG_BYTES = 1 << 20
+# What a run writes goes first into a staging folder of its own beside the output, marked and locked
+# while the run lives; recover() removes a killed run's, and touches nothing else.
+STAGING_PREFIX, MARKER = ".lfd-tmp-", "lfd-staging.json"
 
 log = logging.getLogger(PROG)
 
@@ -772,88 +771,69 @@ def sha256_file(path):
     return digest.hexdigest()
 
 
-def default_mode(folder=False):
-    """The permissions a new file (or folder) gets under the current umask."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return (0o777 if folder else 0o666) & ~umask
-
-
 @contextlib.contextmanager
-def held_lock(path, wait=True):
-    """An exclusive lock on a file or folder for as long as the block runs (or this process lives):
-    a later run knows a temporary item whose lock it can take as a killed run's debris.
-    Without wait, a lock that another run holds raises BlockingIOError."""
-    handle = os.open(path, os.O_RDONLY)
+def staging(parent, target=None):
+    """A folder of this run's own in `parent` (.lfd-tmp-*), for what is written before it replaces `target`.
+    It carries the tool's marker, locked while this run lives; it is removed when the block ends, whatever
+    ends it, and after a SIGKILL by the next run's recover(), which touches no folder without the marker."""
+    folder = tempfile.mkdtemp(dir=parent, prefix=STAGING_PREFIX)
     try:
-        if fcntl is not None:
-            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        yield
+        marker = os.open(os.path.join(folder, MARKER), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            if fcntl is not None:
+                fcntl.flock(marker, fcntl.LOCK_EX)
+            os.write(marker, json.dumps({"tool": PROG, "target": target}).encode("utf-8"))
+            yield folder
+        finally:
+            restore(folder, target)
+            os.close(marker)
     finally:
-        os.close(handle)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def restore(folder, target):
+    """Put back the model that a save interrupted between its two renames had set aside in `folder`."""
+    old, place = os.path.join(folder, "old"), os.path.join(os.path.dirname(folder), target or "")
+    if target and os.path.isdir(old) and not os.path.lexists(place):
+        os.replace(old, place)
+        log.warning("%s: restored the model an interrupted --save_model had moved aside", place)
+
+
+def recover(parent):
+    """Remove what killed runs left in `parent`: each staging folder whose marker no live run holds,
+    after putting back a model it had set aside. Without file locks (Windows) nothing tells a killed
+    run's folder from a live one's, so nothing is touched."""
+    with contextlib.suppress(OSError):
+        for entry in os.listdir(parent) if fcntl is not None else []:
+            folder = os.path.join(parent, entry)
+            marker = os.path.join(folder, MARKER)
+            if not entry.startswith(STAGING_PREFIX) or os.path.islink(folder) or not os.path.isfile(marker):
+                continue
+            handle = os.open(marker, os.O_RDONLY | os.O_NOFOLLOW)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError: a live run's
+                made = json.loads(os.read(handle, 4096))
+                if made.get("tool") == PROG and os.path.basename(made.get("target") or "") == (made["target"] or ""):
+                    restore(folder, made["target"])
+                    shutil.rmtree(folder)
+                    log.warning("removed %s, left behind by an interrupted run", folder)
+            except (OSError, ValueError, AttributeError, KeyError):
+                continue
+            finally:
+                os.close(handle)
 
 
 @contextlib.contextmanager
 def atomic_path(path):
-    """Yield a temporary path beside `path`; on success it replaces `path` in one rename,
-    keeping the old file's permissions (through a symlink, the file it points to)."""
+    """Yield a temporary path beside `path`; on success it replaces `path` in one rename, keeping the old
+    file's permissions (through a symlink, the file it points to)."""
     path = os.path.realpath(path)
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix="-" + os.path.basename(path))
-    try:
-        if fcntl is not None:
-            fcntl.flock(handle, fcntl.LOCK_EX)  # held while this run lives: not debris (see recover)
-        os.chmod(temporary, os.stat(path).st_mode & 0o777 if os.path.exists(path) else default_mode())
+    with staging(os.path.dirname(path)) as folder:
+        temporary = os.path.join(folder, "new-" + os.path.basename(path))
         yield temporary
+        if os.path.exists(path):
+            os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode))
         os.replace(temporary, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(temporary)
-        os.close(handle)
-
-
-def debris_of(path):
-    """The names a killed run may have left beside `path`: atomic_path's temporary files and
-    save_model_folder's staging and set-aside folders (the random part is tempfile's)."""
-    name = re.escape(os.path.basename(os.path.abspath(path)))
-    return re.compile(rf"\.tmp-[a-z0-9_]{{8}}-{name}|\.(tmp|old)-model-[a-z0-9_]{{8}}")
-
-
-def recover(path):
-    """Clean up after killed runs before touching `path`: remove their unlocked temporary files and
-    folders beside it, and put a model that an interrupted --save_model had set aside back in its
-    place when nothing took that place. Without file locks (Windows) nothing tells debris from a
-    live run's files, so nothing is touched."""
-    if fcntl is None:
-        return
-    parent = os.path.dirname(os.path.abspath(path))
-    pattern = debris_of(path)
-    try:
-        entries = [entry for entry in os.listdir(parent) if pattern.fullmatch(entry)]
-    except OSError:
-        return
-    for entry in entries:
-        debris = os.path.join(parent, entry)
-        if os.path.islink(debris):
-            continue  # never ours
-        try:
-            with held_lock(debris, wait=False):
-                if entry.startswith(".old-model-"):
-                    for moved in os.listdir(debris):
-                        target = os.path.join(parent, moved)
-                        if not os.path.lexists(target):
-                            os.replace(os.path.join(debris, moved), target)
-                            log.warning("%s: restored the model an interrupted --save_model had moved aside", target)
-                if os.path.isdir(debris):
-                    shutil.rmtree(debris)
-                else:
-                    os.remove(debris)
-                log.warning("removed %s, left behind by an interrupted run", debris)
-        except BlockingIOError:
-            continue  # a live run's: not debris
-        except OSError as error:
-            log.warning("%s: left behind by an interrupted run, but cannot be removed (%s)", debris, error)
 
 
 def append_jsonl(path, record):
@@ -865,7 +845,6 @@ def append_jsonl(path, record):
         sys.stdout.flush()
         return
     try:
-        os.makedirs(os.path.dirname(os.path.realpath(path)), exist_ok=True)
         handle = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
     except OSError as error:
         raise InputError(f"--results_file {path}: cannot be opened for appending ({error.strerror})") from None
@@ -894,51 +873,60 @@ def inside(path, folder):
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
+def inodes(paths):
+    """(device, inode) of each file at or under the paths, by path: a hard link shares them."""
+    found = {}
+    for path in paths:
+        for name in folder_files(path) if os.path.isdir(path) else [""]:
+            with contextlib.suppress(OSError):
+                info = os.stat(os.path.join(path, name))
+                found[(info.st_dev, info.st_ino)] = os.path.join(path, name)
+    return found
+
+
 def check_output_paths(args):
-    """Fail before training, not after, when an output cannot or must not be written: an output is a
-    regular file or absent ('-' is stdout for --results_file and --predictions_file), never an input,
-    never inside a model folder that is read or written or inside --lm_name, never on another output."""
-    model_input = {"lstm": args.embeddings, "lm": args.lm_name}.get(args.model)
-    loaded = [("--load_model", folder) for folder in args.load_model or []]
-    inputs = {os.path.realpath(p) for p in (args.train_file, args.dev_file, args.test_file, args.predict_file,
-                                            model_input, *(folder for _, folder in loaded)) if p}
+    """Fail before training, not after, when an output cannot or must not be written: its folder exists
+    (never created), it is a regular file or absent ('-' is stdout for --results_file and --predictions_file),
+    never an input or a hard link of one, never inside or around an input or another output."""
+    inputs = [args.train_file, args.dev_file, args.test_file, args.predict_file, *(args.load_model or [])]
+    if not args.load_model:
+        inputs.append({"lstm": args.embeddings, "lm": args.lm_name}.get(args.model))
+    inputs = [os.path.realpath(path) for path in inputs if path and os.path.exists(path)]
     outputs = [(flag, getattr(args, flag[2:])) for flag in
                ("--results_file", "--predictions_file", "--confusion_png", "--save_model")]
-    outputs = [(flag, path) for flag, path in outputs if path]
-    for flag, path in outputs:
-        if path == "-" and flag not in ("--results_file", "--predictions_file"):
+    outputs, written = [(flag, path) for flag, path in outputs if path and path != "-"], []
+    taken = inodes(inputs + [os.path.realpath(args.save_model)] if args.save_model else inputs)
+    for flag in ("--confusion_png", "--save_model"):
+        if getattr(args, flag[2:]) == "-":
             raise InputError(f"{flag} -: only --results_file and --predictions_file can go to stdout")
-    outputs = [(flag, path) for flag, path in outputs if path != "-"]
-    if len({os.path.realpath(path) for _, path in outputs}) < len(outputs):
-        raise InputError(f"{', '.join(flag for flag, _ in outputs)}: two outputs share one path")
-    lm_folder = args.lm_name if args.model == "lm" and not args.load_model and os.path.isdir(args.lm_name) else None
-    folders = [(flag, os.path.realpath(path)) for flag, path in
-               (*loaded, ("--save_model", args.save_model), ("--lm_name", lm_folder)) if path]
     for flag, path in outputs:
-        recover(path)
+        model = flag == "--save_model"
+        if os.path.basename(path.rstrip("/") if model else path) in ("", ".", ".."):
+            raise InputError(f"{flag} {path}: names no {'new folder' if model else 'file'}; give a name of its own")
         real = os.path.realpath(path)
-        if real in inputs:
-            raise InputError(f"{flag} {path}: is an input of this run; refusing to overwrite it")
-        for folder_flag, folder in folders:
-            if folder_flag != flag and inside(real, folder):
-                raise InputError(f"{flag} {path}: lies inside the model folder of {folder_flag}; write it elsewhere")
-        if flag == "--save_model":
+        parent = os.path.dirname(real)
+        if not os.path.isdir(parent):
+            raise InputError(f"{flag} {path}: the folder {os.path.dirname(path) or '.'} does not exist; create it first")
+        if not os.access(parent, os.W_OK):
+            raise InputError(f"{flag} {path}: the folder {parent} is not writable")
+        recover(parent)
+        near = [p for p in inputs + written if inside(real, p) or inside(p, real)]
+        if near:
+            what = "an input" if near[0] in inputs else "another output"
+            raise InputError(f"{flag} {path}: is, holds or lies inside {near[0]}, {what} of this run")
+        if model:
             check_model_folder(path)
-            held = sorted(p for p in inputs if inside(p, real))
-            if held:
-                raise InputError(f"{flag} {path}: holds {held[0]}, an input of this run; refusing to replace it")
-        elif os.path.isdir(path):
+        elif os.path.isdir(real):
             raise InputError(f"{flag} {path}: is a folder, not a file")
-        elif os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
+        elif os.path.exists(real) and not stat.S_ISREG(os.stat(real).st_mode):
             raise InputError(f"{flag} {path}: is not a regular file (a device, pipe or socket); give a file"
                              + (", or - for stdout" if flag != "--confusion_png" else ""))
-        parent = os.path.dirname(os.path.abspath(path))
-        while not os.path.exists(parent):
-            parent = os.path.dirname(parent)
-        if not os.path.isdir(parent):
-            raise InputError(f"{flag} {path}: {parent} is a file, not a folder")
-        if not os.access(parent, os.W_OK):
-            raise InputError(f"{flag} {path}: {parent} is not writable")
+        else:
+            linked = os.path.exists(real) and taken.get((os.stat(real).st_dev, os.stat(real).st_ino))
+            if linked:
+                raise InputError(f"{flag} {path}: is the same file as {linked} (a hard link), which this run reads "
+                                 "or saves")
+        written.append(real)
 
 
 def folder_files(folder):
@@ -951,34 +939,21 @@ def folder_files(folder):
 
 
 def check_model_folder(path):
-    """--save_model replaces only a complete saved model of this tool: a config that names the tool
-    and lists every other file in the folder. Anything else is refused, so nothing of the user's is lost."""
-    if os.path.islink(path):
+    """--save_model replaces only an empty folder or a complete, unchanged model saved by this version, so
+    nothing of the user's is lost."""
+    if os.path.islink(path.rstrip("/")):
         raise InputError(f"--save_model {path}: is a symbolic link; give the folder itself")
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         return
     if not os.path.isdir(path):
         raise InputError(f"--save_model {path}: exists and is not a folder")
     if os.path.realpath(path) in (os.path.realpath(os.getcwd()), os.path.realpath(os.sep)):
         raise InputError(f"--save_model {path}: give a folder of its own, not the current or root folder")
-    present = folder_files(path)
-    if not present:
-        return
-    try:
-        with open(os.path.join(path, SAVED_CONFIG), encoding="utf-8") as handle:
-            saved = json.load(handle)
-    except (OSError, ValueError, RecursionError):
-        saved = None
-    if not (isinstance(saved, dict) and saved.get("tool") == PROG and isinstance(saved.get("files"), dict)):
-        older = isinstance(saved, dict) and saved.get("family") in FAMILY_DEFAULTS
-        raise InputError(f"--save_model {path}: " + (
-            "a model saved by an older version, without the list of its files; move it away or choose "
-            "another folder" if older else "a folder that holds something other than a saved model; "
-            "refusing to replace it"))
-    foreign = [name for name in present if name != SAVED_CONFIG and name not in saved["files"]]
-    if foreign:
-        raise InputError(f"--save_model {path}: holds {foreign[0]}, which is not part of the saved model; "
-                         "refusing to replace it (move it out first)")
+    if os.listdir(path):
+        try:
+            read_saved_model(path, "--save_model")
+        except InputError as error:
+            raise InputError(f"{error}; refusing to replace it") from None
 
 
 def config_digest(saved):
@@ -988,85 +963,103 @@ def config_digest(saved):
 
 
 def save_model_folder(folder, classifier, labels, training):
-    """Let the classifier write its files into a fresh folder, add lfd_config.json with the SHA-256 of every file
-    (and of the config itself), then swap the folder in. The staging and set-aside folders stay
-    locked while this run lives: an interrupted save leaves the old model (or none), never half a
-    model, and the next run that touches the folder puts a set-aside old model back."""
-    parent = os.path.dirname(os.path.abspath(folder))
+    """Let the classifier write its files into a staging folder, add lfd_config.json (the format, the
+    family, the labels, the config and the SHA-256 of every file and of itself), then rename it into place.
+    An old model is set aside first and removed only once the new one is in place: an interruption leaves
+    one of them, never neither (a killed run's is put back by the next run)."""
+    folder = os.path.abspath(folder)
     try:
-        os.makedirs(parent, exist_ok=True)
-        staging = tempfile.mkdtemp(dir=parent, prefix=".tmp-model-")
-    except OSError as error:
-        raise InputError(f"--save_model {folder}: cannot be created ({error.strerror})") from None
-    try:
-        with held_lock(staging):
-            os.chmod(staging, default_mode(folder=True))
-            classifier.write_files(staging)
-            files = {name: sha256_file(os.path.join(staging, name)) for name in folder_files(staging)}
-            saved = json.loads(json.dumps({"tool": PROG, "family": classifier.family, "labels": labels,
-                                           "config": classifier.config, "training": training, "files": files}))
+        with staging(os.path.dirname(folder), os.path.basename(folder)) as stage:
+            new = os.path.join(stage, "new")
+            os.mkdir(new)  # with the permissions the user's umask gives
+            classifier.write_files(new)
+            saved = {"tool": PROG, "format": SAVED_FORMAT, "family": classifier.family, "labels": labels,
+                     "config": classifier.config, "training": training,
+                     "files": {name: sha256_file(os.path.join(new, name)) for name in folder_files(new)}}
+            saved = json.loads(json.dumps(saved))
             saved["sha256"] = config_digest(saved)
-            with open(os.path.join(staging, SAVED_CONFIG), "w", encoding="utf-8") as out:
+            with open(os.path.join(new, SAVED_CONFIG), "w", encoding="utf-8") as out:
                 json.dump(saved, out, indent=1)
-            if os.path.exists(folder):
-                old = tempfile.mkdtemp(dir=parent, prefix=".old-model-")
-                aside = os.path.join(old, os.path.basename(os.path.abspath(folder)))
-                with held_lock(old):
-                    try:
-                        os.replace(folder, aside)
-                        os.replace(staging, folder)
-                    except BaseException:  # Ctrl-C or an error between the renames: the old model back
-                        if not os.path.lexists(folder) and os.path.exists(aside):
-                            os.replace(aside, folder)
-                        raise
-                    finally:
-                        if os.path.lexists(folder):
-                            shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(staging, folder)
+            if os.path.isdir(folder):
+                check_model_folder(folder)  # again: nothing of the user's came in while this run trained
+                os.chmod(new, stat.S_IMODE(os.stat(folder).st_mode))
+                os.replace(folder, os.path.join(stage, "old"))
+            os.replace(new, folder)
+    except InputError:
+        raise
     except Exception as error:  # a full disk, a read-only folder, a library's own write error
         reason = error.strerror if isinstance(error, OSError) and error.strerror else f"{type(error).__name__}: {error}"
         state = "the old model is in place" if os.path.exists(folder) else "nothing was saved"
         raise InputError(f"--save_model {folder}: the model could not be saved ({reason}); {state}") from None
-    finally:
-        if os.path.exists(staging):
-            shutil.rmtree(staging, ignore_errors=True)
 
 
-def read_saved_model(folder):
-    """A --save_model folder's lfd_config.json, checked with the files it lists; a one-line error says
-    what is wrong."""
-    recover(folder)
+def read_saved_model(folder, flag="--load_model"):
+    """A saved model's lfd_config.json, checked: made by this version of the tool, every value valid for
+    its flag, every file listed there, unchanged (SHA-256), and no other. A one-line error says what is wrong."""
+    where = f"{flag} {folder}"
     if not os.path.isdir(folder):
-        raise InputError(f"--load_model {folder}: " + ("is a file, not a folder" if os.path.exists(folder)
-                                                       else "no such folder"))
+        raise InputError(f"{where}: " + ("is a file, not a folder" if os.path.exists(folder) else "no such folder"))
     path = os.path.join(folder, SAVED_CONFIG)
-    if not os.path.isfile(path):
-        raise InputError(f"--load_model {folder}: not a saved model (no {SAVED_CONFIG})")
+    info = os.stat(path) if os.path.exists(path) else None
+    if not (info and stat.S_ISREG(info.st_mode) and info.st_size < MAX_CONFIG_BYTES):
+        raise InputError(f"{where}: not a saved model (no {SAVED_CONFIG}, or not a file of a sane size)")
     try:
         with open(path, encoding="utf-8") as handle:
             saved = json.load(handle)
     except (OSError, ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise InputError(f"--load_model {folder}: {SAVED_CONFIG} is not a saved model's config") from None
-    check_saved_config(folder, saved)
-    for names in SAVED_FILES[saved["family"]]:
-        if not any(os.path.isfile(os.path.join(folder, name)) for name in names):
-            raise InputError(f"--load_model {folder}: incomplete saved model (no {' or '.join(names)})")
-    check_saved_files(folder, saved)
-    flags = (saved.get("training") or {}).get("flags", {})  # an older save keeps some settings only here
-    missing = family_flags(saved["family"], saved_only=True) - set(saved["config"])
-    saved["config"].update((key, flags[key]) for key in missing)
-    saved["folder"] = folder
-    return saved
+        saved = None
+    if not (isinstance(saved, dict) and saved.get("tool") == PROG):
+        raise InputError(f"{where}: {SAVED_CONFIG} is not the config of a model saved by {PROG}")
+    if saved.get("format") != SAVED_FORMAT:
+        raise InputError(f"{where}: saved by another version of {PROG}: retrain it")
+    if saved.get("sha256") != config_digest(saved):
+        raise InputError(f"{where}: {SAVED_CONFIG} has been changed since the model was saved (its SHA-256 differs)")
+    check_saved_config(where, saved)
+    present = folder_files(folder)
+    for name, digest in sorted(saved["files"].items()):
+        if name not in present or not os.path.isfile(os.path.join(folder, name)):
+            raise InputError(f"{where}: incomplete saved model ({name} is missing)")
+        if sha256_file(os.path.join(folder, name)) != digest:
+            raise InputError(f"{where}: {name} has changed since the model was saved (its SHA-256 differs)")
+    foreign = [name for name in present if name != SAVED_CONFIG and name not in saved["files"]]
+    if foreign:
+        raise InputError(f"{where}: holds {foreign[0]}, which was not saved with the model")
+    return {**saved, "folder": folder}
+
+
+def check_saved_config(where, saved):
+    """The structure of a saved config, and each saved flag's value as strictly as the flag itself."""
+    family, labels, config, files = (saved.get(key) for key in ("family", "labels", "config", "files"))
+    if not (family in FAMILY_DEFAULTS and isinstance(config, dict) and isinstance(files, dict)
+            and all(isinstance(name, str) and isinstance(digest, str) for name, digest in files.items())
+            and isinstance(labels, list) and len(labels) > 1 and len(set(labels)) == len(labels)
+            and all(isinstance(label, str) and label for label in labels)):
+        raise InputError(f"{where}: {SAVED_CONFIG} is not a saved model's config (family, labels, config, files)")
+    actions = {action.dest: action for action in build_parser()._actions}
+    for name in sorted(family_flags(family, saved_only=True)):
+        if name not in config:
+            raise InputError(f"{where}: {SAVED_CONFIG} is not a saved model's config (no {name} in \"config\")")
+        action, value = actions[name], config[name]
+        if value is None and action.default is None:
+            continue
+        kind = bool if action.nargs == 0 else getattr(action.type, "kind", action.type) or str
+        try:
+            if isinstance(value, bool) != (kind is bool) or not isinstance(value, (int, float) if kind is float else kind):
+                raise ValueError("of the wrong type")
+            if action.type is not None:
+                action.type(repr(value))
+            if action.choices is not None and value not in action.choices:
+                raise ValueError("not one of the choices")
+        except (argparse.ArgumentTypeError, ValueError) as error:
+            raise InputError(f"{where}: {SAVED_CONFIG}: {name} {value!r} is not a valid --{name} ({error})") from None
 
 
 def apply_saved_flags(args, saved):
     """A copy of args with the loaded model's family and flags, so the run record describes the model that runs."""
     args = argparse.Namespace(**vars(args))
-    config, flags = saved["config"], (saved.get("training") or {}).get("flags", {})
     args.model, args.train_file = saved["family"], None
     for name in family_flags(args.model, saved_only=True):
-        setattr(args, name, flags[name] if name in flags else config[name])
+        setattr(args, name, saved["config"][name])
     return args
 
 
@@ -1077,75 +1070,6 @@ def check_ensemble(saved):
         if (other["labels"], other["config"]["task"]) != (first["labels"], first["config"]["task"]):
             raise InputError(f"--load_model {other['folder']}: its labels ({', '.join(other['labels'])}) or task "
                              f"differ from those of {first['folder']}; an ensemble averages models of the same labels")
-
-
-def check_saved_value(action, where, name, value):
-    """A setting read from a saved model must pass the check of the flag it came from."""
-    if value is None and action.default is None:
-        return
-    kind = bool if action.nargs == 0 else getattr(action.type, "kind", action.type) or str
-    if isinstance(value, bool) == (kind is bool) and isinstance(value, (int, float) if kind is float else kind):
-        try:
-            if action.type is not None:
-                action.type(repr(value))
-        except (argparse.ArgumentTypeError, ValueError) as error:
-            raise InputError(f"{where}: {name} {value!r}: {error}") from None
-        if action.choices is None or value in action.choices:
-            return
-    raise InputError(f"{where}: {name} {value!r} is not a valid --{name}")
-
-
-def check_saved_config(folder, saved):
-    """The structure and every setting of a saved config, as strictly as the flags they came from."""
-    where = f"--load_model {folder}: {SAVED_CONFIG}"
-    if not isinstance(saved, dict):
-        raise InputError(f"{where} is not a saved model's config (not a JSON object)")
-    if "sha256" in saved and saved["sha256"] != config_digest(saved):
-        raise InputError(f"{where} has been changed since the model was saved (its SHA-256 differs)")
-    family, labels, config, training = (saved.get(key) for key in ("family", "labels", "config", "training"))
-    if family not in FAMILY_DEFAULTS:
-        if isinstance(family, str) and isinstance(labels, list) and isinstance(config, dict):
-            raise InputError(f"--load_model {folder}: model family {family!r} is not known to this version")
-        raise InputError(f"{where} is not a saved model's config (no known family, labels and config)")
-    if not (isinstance(labels, list) and len(labels) > 1 and all(isinstance(x, str) and x for x in labels)
-            and len(set(labels)) == len(labels)):
-        raise InputError(f"{where} is not a saved model's config (labels must be 2 or more distinct names)")
-    if not isinstance(config, dict):
-        raise InputError(f"{where} is not a saved model's config (\"config\" is not a JSON object)")
-    flags = training.get("flags", {}) if isinstance(training, dict) else {}
-    if not (training is None or isinstance(training, dict)) or not isinstance(flags, dict):
-        raise InputError(f"{where} is not a saved model's config (\"training\" is not a JSON object)")
-    missing = sorted(family_flags(family, saved_only=True) - set(config) - set(flags))
-    if missing:
-        raise InputError(f"{where} is not a saved model's config (no {missing[0]} in \"config\")")
-    actions = {action.dest: action for action in build_parser()._actions}
-    for key, value in list(config.items()) + list(flags.items()):
-        if key in actions:
-            check_saved_value(actions[key], where, key, value)
-    if not isinstance(config.get("pretrained_embeddings", False), bool):
-        raise InputError(f"{where}: pretrained_embeddings must be true or false")
-
-
-def check_saved_files(folder, saved):
-    """Every file saved with the model is there, unchanged (SHA-256), and nothing else is."""
-    files = saved.get("files")
-    if files is None:
-        log.warning("--load_model %s: saved by an older version; its files have no SHA-256 to check", folder)
-        return
-    if not (isinstance(files, dict) and all(isinstance(name, str) and isinstance(digest, str)
-                                            for name, digest in files.items())):
-        raise InputError(f"--load_model {folder}: {SAVED_CONFIG} is not a saved model's config (bad file list)")
-    present = folder_files(folder)
-    for name, digest in sorted(files.items()):
-        if name not in present or not os.path.isfile(os.path.join(folder, name)):
-            raise InputError(f"--load_model {folder}: incomplete saved model ({name} is missing)")
-        if sha256_file(os.path.join(folder, name)) != digest:
-            raise InputError(f"--load_model {folder}: {name} has changed since the model was saved (its SHA-256 "
-                             "differs); the model is damaged or was edited")
-    foreign = [name for name in present if name != SAVED_CONFIG and name not in files]
-    if foreign:
-        raise InputError(f"--load_model {folder}: holds {foreign[0]}, which was not saved with the model; "
-                         "move it out")
 
 
 # ---------------------------------------------------------------------------
@@ -1531,26 +1455,16 @@ def train_lstm(keras, args, data, embeddings):
     }
 
 
-def load_lstm(keras, folder, config, labels=None):
+def load_lstm(keras, folder, config):
+    """The saved Keras model (in safe mode: a config that names arbitrary functions or lambdas is refused,
+    never run) and its vocabulary."""
     try:
         with open(os.path.join(folder, "vocabulary.json"), encoding="utf-8") as handle:
             vocabulary = json.load(handle)
-    except (OSError, ValueError, RecursionError):
-        vocabulary = None
-    if not (isinstance(vocabulary, list) and len(vocabulary) > OOV_INDEX and all(isinstance(w, str) for w in vocabulary)
-            and len(set(vocabulary)) == len(vocabulary)):
-        raise InputError(f"--load_model {folder}: vocabulary.json is not a word list (distinct words)")
-    try:  # safe_mode: a config that names arbitrary functions or lambdas is refused, never run
         max_over_time(keras)  # registered before a model that uses it is read
         model = keras.models.load_model(os.path.join(folder, "model.keras"), safe_mode=True)
-        shape = (model.get_layer("embedding").input_dim, model.input_shape[1], model.output_shape[-1])
     except Exception as error:
-        raise InputError(f"--load_model {folder}: model.keras cannot be loaded ({first_line(error)})") from error
-    if shape[0] != len(vocabulary):
-        raise InputError(f"--load_model {folder}: vocabulary.json does not match the model's embedding")
-    if shape[1] != config["max_seq_len"] or (labels is not None and shape[2] != len(labels)):
-        raise InputError(f"--load_model {folder}: the model takes {shape[1]} tokens and gives {shape[2]} classes; "
-                         f"{SAVED_CONFIG} says {config['max_seq_len']} and {len(labels or [])}")
+        raise InputError(f"--load_model {folder}: cannot be loaded ({first_line(error)})") from error
     return LstmClassifier(model, vocabulary, config)
 
 
@@ -1568,7 +1482,7 @@ def train_or_load_lstm(args, data, saved):
         device = describe_device(backend)
         log.info("Keras %s on %s (%s)", keras.__version__, backend, device)
         if saved:
-            classifier = load_lstm(keras, saved["folder"], saved["config"], saved["labels"])
+            classifier = load_lstm(keras, saved["folder"], saved["config"])
             info = loaded_info(saved, int(classifier.model.count_params()))
         else:
             classifier, info = train_lstm(keras, args, data, embeddings)
@@ -1633,6 +1547,12 @@ def choose_precision(torch, requested, device):
     return "fp32", f"auto: CPU has no native bf16 (none of {', '.join(NATIVE_BF16_FLAGS)})"
 
 
+LM_FOLDER_FILES = [("config.json",), ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                                     "pytorch_model.bin.index.json"),
+                   ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
+                    "tokenizer.model")]
+
+
 def looks_like_path(name):
     """Hub ids are NAME or OWNER/NAME; anything else (./x, /x, ~/x, a/b/c) is meant as a folder, and so is
     OWNER/NAME where a local folder OWNER exists (models/x beside a models/ folder)."""
@@ -1645,7 +1565,7 @@ def check_lm_source(name):
     if os.path.exists(name):
         if not os.path.isdir(name):
             raise InputError(f"--lm_name {name}: is a file; give a model folder or a hub id")
-        for names, what in zip(SAVED_FILES["lm"], ("config.json", "weights", "tokenizer")):
+        for names, what in zip(LM_FOLDER_FILES, ("config.json", "weights", "tokenizer")):
             if not any(os.path.isfile(os.path.join(name, file)) for file in names):
                 raise InputError(f"--lm_name {name}: no {what} in this folder (looked for {', '.join(names)})")
     elif looks_like_path(name):
@@ -1880,7 +1800,8 @@ def train_lm(torch, transformers, args, data, device, precision):
     tokens = {name: token_statistics(tokenizer, data.splits[name].texts, args.max_length) for name in datasets}
     log.info("train: %.1f subword tokens per review, %.1f%% cut at --max_length %d", tokens["train"]["mean"],
              100 * tokens["train"]["truncated_share"], args.max_length)
-    with tempfile.TemporaryDirectory(prefix="lfd-trainer-") as output_dir:
+    recover(tempfile.gettempdir())  # the scratch folders of runs that were killed
+    with staging(tempfile.gettempdir()) as output_dir:
         trainer = make_trainer(transformers, args, model, tokenizer, datasets, output_dir, precision, device,
                                classifier.pad_to_multiple_of)
         start = time.perf_counter()
@@ -1908,15 +1829,6 @@ def train_lm(torch, transformers, args, data, device, precision):
     }
 
 
-def load_lm(transformers, folder, config, device, precision, batch_size, pad_to_multiple_of=1, labels=None,
-            trust_remote_code=False):
-    tokenizer, model = from_pretrained(transformers, folder, "--load_model", trust_remote_code)
-    if labels is not None and model.config.num_labels != len(labels):
-        raise InputError(f"--load_model {folder}: the model gives {model.config.num_labels} classes; "
-                         f"{SAVED_CONFIG} names {len(labels)}")
-    return LmClassifier(model, tokenizer, config, device, precision, batch_size, pad_to_multiple_of)
-
-
 def train_or_load_lm(args, data, saved):
     if args.pad_to_multiple_of > args.max_length:  # a batch padded to 10**9 tokens exhausts any memory
         raise InputError(f"--pad_to_multiple_of {args.pad_to_multiple_of}: more than --max_length {args.max_length} "
@@ -1932,8 +1844,9 @@ def train_or_load_lm(args, data, saved):
         # training 4.7 times and prediction 8.5 times slower than the other attention kernels (bench/README.md).
         torch.backends.cuda.enable_cudnn_sdp(False)
     if saved:
-        classifier = load_lm(transformers, saved["folder"], saved["config"], device, precision, args.eval_batch_size,
-                             args.pad_to_multiple_of, saved["labels"], args.trust_remote_code)
+        tokenizer, model = from_pretrained(transformers, saved["folder"], "--load_model", args.trust_remote_code)
+        classifier = LmClassifier(model, tokenizer, saved["config"], device, precision, args.eval_batch_size,
+                                  args.pad_to_multiple_of)
         info = loaded_info(saved, int(sum(p.numel() for p in classifier.model.parameters())))
         info["precision"] = precision
     else:
@@ -2015,24 +1928,14 @@ def train_tfidf(args, data):
     }
 
 
-def load_tfidf(folder, config, labels=None):
-    damaged = f"--load_model {folder}: linear.npz or terms.json is damaged"
+def load_tfidf(folder, config):
     try:
         with open(os.path.join(folder, "terms.json"), encoding="utf-8") as handle:
             terms = json.load(handle)
         with np.load(os.path.join(folder, "linear.npz"), allow_pickle=False) as arrays:  # no pickles
             idf, coef, intercept = (np.asarray(arrays[key]) for key in ("idf", "coef", "intercept"))
-    except Exception as error:  # also a .npy or a truncated zip under the .npz name
-        raise InputError(f"{damaged} ({first_line(error)})") from error
-    if not (isinstance(terms, list) and all(isinstance(term, str) for term in terms)
-            and len(set(terms)) == len(terms)):
-        raise InputError(f"{damaged} (terms.json is not a list of distinct n-grams)")
-    arrays = (idf, coef, intercept)
-    if not (all(array.dtype.kind == "f" and np.isfinite(array).all() for array in arrays)
-            and (idf.ndim, coef.ndim, intercept.ndim) == (1, 2, 1)
-            and len(terms) == len(idf) == coef.shape[1] and coef.shape[0] == len(intercept)
-            and (labels is None or len(intercept) == len(labels))):
-        raise InputError(f"{damaged} (the arrays do not fit terms.json and the {len(labels or [])} labels)")
+    except Exception as error:
+        raise InputError(f"--load_model {folder}: cannot be loaded ({first_line(error)})") from error
     vectorizer = tfidf_vectorizer(config, vocabulary={term: i for i, term in enumerate(terms)})
     vectorizer.idf_ = idf
     return TfidfClassifier(vectorizer, coef, intercept, config)
@@ -2040,7 +1943,7 @@ def load_tfidf(folder, config, labels=None):
 
 def train_or_load_tfidf(args, data, saved):
     if saved:
-        classifier = load_tfidf(saved["folder"], saved["config"], saved["labels"])
+        classifier = load_tfidf(saved["folder"], saved["config"])
         info = loaded_info(saved, int(classifier.coef.size + classifier.intercept.size))
     else:
         classifier, info = train_tfidf(args, data)
@@ -2125,8 +2028,8 @@ def run(args, given, argv):
             probabilities[name] = trained.classifier.predict_proba(split.texts)
             predict_seconds[name] = round(time.perf_counter() - start, 3)
     if args.save_model:
-        training = {"flags": model_config(args), "data_sha256": data.sha256, "git_commit": commit,
-                    "train": trained.info}
+        training = {"data_sha256": data.sha256, "git_commit": commit,
+                    "train": {key: value for key, value in trained.info.items() if key != "model_config"}}
         trained.classifier.save(args.save_model, data.label_order, training)
         log.info("model saved in %s", args.save_model)
     return report(args, data, probabilities, trained, predict_seconds, commit, argv)

@@ -643,6 +643,24 @@ GROUPS += [
     Group("ensemble_pair_test", "Test set: the LSTM with tf-idf against each of them alone (no new runs)",
           lambda logs: [ensemble("new LSTM", "tf-idf")(logs)] + member_rows(logs)[:2], test=True),
 ]
+
+
+# ---------------------------------------------------------------------------
+# MPNet beyond the recipe: what the MiniLM study found, carried over to the larger model
+# ---------------------------------------------------------------------------
+
+
+def mpnet_rows(logs):
+    """MPNet with the recipe (ensemble_members' runs: the CPU in bf16) first, then MPNet at the tuned MiniLM's
+    length, learning rate, batch size, epochs and schedule, keeping the head and the tail of a long review."""
+    tuned = replaced(lm_final_rows(logs)[0][1], lm(MPNET)[2:] + ["--truncation", "head_tail"])
+    return [member_rows(logs)[2], ("MPNet, tuned MiniLM's settings, head and tail", tuned)]
+
+
+GROUPS += [
+    Group("mpnet_long", "MPNet with the recipe against MPNet with the tuned MiniLM's settings at 256 tokens, head "
+          "and tail; both trained on the CPU in bf16 (dev)", mpnet_rows, save=True),
+]
 GROUP_NAMES = [group.name for group in GROUPS]
 
 
@@ -688,7 +706,11 @@ def run_group(group, data_dir, results_dir, hashes, shard=(1, 1)):
     """Run the group's missing runs (those of this shard: every n-th, from the i-th); returns how many ran."""
     ran = 0
     index, count = shard
-    runs = [(label, flags, seed) for label, flags in group.configs(Logs(results_dir, hashes)) for seed in group.seeds]
+    logs = Logs(results_dir, hashes)
+    runs = [(label, flags, seed) for label, flags in group.configs(logs) for seed in group.seeds]
+    runs.sort(key=lambda run: logs.find(seeded(run[1], run[2]), run[2], group.test) is not None)  # unlogged first
+    for folder in [results_dir] + [SAVED_MODELS] * group.save + [PREDICTIONS] * group.predictions:
+        os.makedirs(folder, exist_ok=True)  # the tool creates no folders
     for label, flags, seed in runs[index - 1::count]:
         flags = seeded(flags, seed)
         if (Logs(results_dir, hashes).find(flags, seed, group.test) is not None
