@@ -906,19 +906,23 @@ def check_output_paths(args):
         real = os.path.realpath(path)
         parent = os.path.dirname(real)
         if not os.path.isdir(parent):
-            raise InputError(f"{flag} {path}: the folder {os.path.dirname(path) or '.'} does not exist; create it first")
+            raise InputError(f"{flag} {path}: {parent} " + ("is a file, not a folder" if os.path.exists(parent)
+                                                            else "does not exist; create the folder first"))
         if not os.access(parent, os.W_OK):
             raise InputError(f"{flag} {path}: the folder {parent} is not writable")
         recover(parent)
+        if real in inputs:
+            raise InputError(f"{flag} {path}: is an input of this run; refusing to overwrite it")
         near = [p for p in inputs + written if inside(real, p) or inside(p, real)]
         if near:
+            where = "lies inside" if inside(real, near[0]) else "holds"
             what = "an input" if near[0] in inputs else "another output"
-            raise InputError(f"{flag} {path}: is, holds or lies inside {near[0]}, {what} of this run")
+            raise InputError(f"{flag} {path}: {where} {near[0]}, {what} of this run; write it elsewhere")
         if model:
             check_model_folder(path)
         elif os.path.isdir(real):
             raise InputError(f"{flag} {path}: is a folder, not a file")
-        elif os.path.exists(real) and not stat.S_ISREG(os.stat(real).st_mode):
+        elif os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
             raise InputError(f"{flag} {path}: is not a regular file (a device, pipe or socket); give a file"
                              + (", or - for stdout" if flag != "--confusion_png" else ""))
         else:
@@ -997,12 +1001,14 @@ def read_saved_model(folder, flag="--load_model"):
     """A saved model's lfd_config.json, checked: made by this version of the tool, every value valid for
     its flag, every file listed there, unchanged (SHA-256), and no other. A one-line error says what is wrong."""
     where = f"{flag} {folder}"
+    recover(os.path.dirname(os.path.abspath(folder)))  # a model an interrupted save had set aside comes back
     if not os.path.isdir(folder):
         raise InputError(f"{where}: " + ("is a file, not a folder" if os.path.exists(folder) else "no such folder"))
     path = os.path.join(folder, SAVED_CONFIG)
-    info = os.stat(path) if os.path.exists(path) else None
-    if not (info and stat.S_ISREG(info.st_mode) and info.st_size < MAX_CONFIG_BYTES):
-        raise InputError(f"{where}: not a saved model (no {SAVED_CONFIG}, or not a file of a sane size)")
+    if not os.path.exists(path):
+        raise InputError(f"{where}: not a saved model (no {SAVED_CONFIG})")
+    if not stat.S_ISREG(os.stat(path).st_mode) or os.stat(path).st_size > MAX_CONFIG_BYTES:
+        raise InputError(f"{where}: {SAVED_CONFIG} is not a regular file of a sane size")
     try:
         with open(path, encoding="utf-8") as handle:
             saved = json.load(handle)
@@ -1039,19 +1045,23 @@ def check_saved_config(where, saved):
     for name in sorted(family_flags(family, saved_only=True)):
         if name not in config:
             raise InputError(f"{where}: {SAVED_CONFIG} is not a saved model's config (no {name} in \"config\")")
-        action, value = actions[name], config[name]
-        if value is None and action.default is None:
-            continue
-        kind = bool if action.nargs == 0 else getattr(action.type, "kind", action.type) or str
+        check_saved_value(actions[name], where, name, config[name])
+
+
+def check_saved_value(action, where, name, value):
+    """A setting read from a saved model must pass the check of the flag it came from."""
+    if value is None and action.default is None:
+        return
+    kind = bool if action.nargs == 0 else getattr(action.type, "kind", action.type) or str
+    if isinstance(value, bool) == (kind is bool) and isinstance(value, (int, float) if kind is float else kind):
         try:
-            if isinstance(value, bool) != (kind is bool) or not isinstance(value, (int, float) if kind is float else kind):
-                raise ValueError("of the wrong type")
             if action.type is not None:
                 action.type(repr(value))
-            if action.choices is not None and value not in action.choices:
-                raise ValueError("not one of the choices")
         except (argparse.ArgumentTypeError, ValueError) as error:
-            raise InputError(f"{where}: {SAVED_CONFIG}: {name} {value!r} is not a valid --{name} ({error})") from None
+            raise InputError(f"{where}: {name} {value!r}: {error}") from None
+        if action.choices is None or value in action.choices:
+            return
+    raise InputError(f"{where}: {name} {value!r} is not a valid --{name}")
 
 
 def apply_saved_flags(args, saved):

@@ -93,10 +93,10 @@ BAD_INPUT = {
     "output overwrites input": (lambda c: ["--predictions_file", c["dev"]], "is an input of this run"),
     "output under a file": (lambda c: ["--results_file", c["train"] + "/r.jsonl"], "is a file, not a folder"),
     "save_model over another folder": (lambda c: ["--save_model", str(c["dir"])],
-                                       "holds something other than a saved model; refusing"),
+                                       "--save_model .*: holds .*, an input of this run"),
     "load_model of a file": (lambda c: ["--load_model", c["train"]], "--load_model .*is a file, not a folder"),
     "load_model broken config": (lambda c: ["--load_model", broken_model(c)],
-                                  "lfd_config.json is not a saved model's config \\(no batch_size in \"config\"\\)"),
+                                  "lfd_config.json is not the config of a model saved by lfd_assignment3.py"),
     "LSTM flag for the linear model": (lambda c: ["--model", "tfidf"], "--embeddings applies to --model lstm, "
                                        "not --model tfidf"),
     "linear-model flag for the LSTM": (lambda c: ["--C", "10"], "--C applies to --model tfidf, not --model lstm"),

@@ -25,7 +25,7 @@ def models(tmp_path_factory):
 def probabilities(record, dev):
     saved = lfd.read_saved_model(record["folder"])
     texts = lfd.read_corpus(dev, "category", "--dev_file", "dev").texts
-    return lfd.load_tfidf(record["folder"], saved["config"], saved["labels"]).predict_proba(texts)
+    return lfd.load_tfidf(record["folder"], saved["config"]).predict_proba(texts)
 
 
 def test_an_ensemble_averages_the_probabilities(models, tmp_path):

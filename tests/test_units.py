@@ -153,7 +153,7 @@ def test_evaluate_against_hand_computed_scores():
 
 
 def test_append_jsonl_appends_whole_lines(tmp_path):
-    path = tmp_path / "sub" / "results.jsonl"
+    path = tmp_path / "results.jsonl"
     lfd.append_jsonl(str(path), {"run": 1})
     lfd.append_jsonl(str(path), {"run": 2, "text": "tab\tand\nnewline"})
     lines = path.read_text(encoding="utf-8").splitlines()
@@ -167,9 +167,12 @@ def test_append_jsonl_repairs_missing_newline_and_keeps_permissions(tmp_path):
     lfd.append_jsonl(str(path), {"run": 2})
     assert [json.loads(line)["run"] for line in path.read_text().splitlines()] == [1, 2]
     assert os.stat(path).st_mode & 0o777 == 0o640
-    fresh = tmp_path / "fresh.jsonl"
-    lfd.append_jsonl(str(fresh), {"run": 1})
-    assert os.stat(fresh).st_mode & 0o777 == lfd.default_mode()
+    fresh, umask = tmp_path / "fresh.jsonl", os.umask(0o027)
+    try:
+        lfd.append_jsonl(str(fresh), {"run": 1})
+    finally:
+        os.umask(umask)
+    assert os.stat(fresh).st_mode & 0o777 == 0o640  # as the user's umask makes a new file
 
 
 def test_append_jsonl_interrupted_leaves_file_untouched(tmp_path, monkeypatch):
