@@ -1,9 +1,13 @@
-"""colab.ipynb, executed on the CPU as CI can: SMOKE shrinks the runs and skips the install, the
-repository is the working folder (so the clone and Drive cells do nothing), and the transformer is
-the tests' tiny BERT instead of bert-base-uncased from the hub."""
+"""colab.ipynb as shipped, executed on the CPU as CI can: SMOKE = True (small runs, nothing
+installed) is the one parameter changed; LFD_DRIVE_ROOT points the Drive route at a temporary
+folder (off Colab nothing is mounted), and LFD_LM_NAME names the tests' tiny BERT instead of
+bert-base-uncased from the hub. The kernel starts in an empty folder, as Colab's /content is."""
 
+import importlib.metadata
 import json
 import os
+import shutil
+import zipfile
 
 import pytest
 
@@ -13,21 +17,114 @@ from test_lm import tiny_lm  # noqa: F401 (a fixture)
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
+STOP = ("No lfd_assignment3.py found: put the course folder on your Google Drive as MyDrive/AS3, fill in "
+        "REPO_URL, or upload a zip of the repository, then run all again.")
 
-def test_the_colab_notebook_runs_both_families_and_shows_their_confusion_matrices(tiny_lm, tmp_path):  # noqa: F811
+
+def shipped():
+    """The notebook with SMOKE = True appended to its one parameters cell."""
     notebook = nbformat.read(os.path.join(ROOT, "colab.ipynb"), as_version=4)
     parameters = [cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])]
     assert len(parameters) == 1
-    out = tmp_path / "colab"
-    parameters[0].source += f"\nSMOKE = True\nLM_NAME = {tiny_lm!r}\nOUT_DIR = {str(out)!r}\n"
-    os.environ["HF_HUB_OFFLINE"] = "1"
+    parameters[0].source += "\nSMOKE = True\n"
+    return notebook
+
+
+def run_all(notebook, folder):
     nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": ROOT}}).execute()
-    images = [output for cell in notebook.cells for output in cell.get("outputs", [])
-              if "image/png" in output.get("data", {})]
+                            resources={"metadata": {"path": str(folder)}}).execute()
+
+
+def code_cells(notebook):
+    return [cell for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def text(cell):
+    return "".join(output.get("text", "") for output in cell.outputs)
+
+
+def course_folder(folder):
+    """A copy of the repository's top-level files: the script, requirements.txt and the data."""
+    folder.mkdir(parents=True)
+    for name in os.listdir(ROOT):
+        if os.path.isfile(os.path.join(ROOT, name)) and not name.startswith("."):
+            shutil.copy(os.path.join(ROOT, name), folder)
+
+
+def test_run_all_finds_the_course_folder_on_drive_and_shows_both_confusion_matrices(tiny_lm, tmp_path,  # noqa: F811
+                                                                                    monkeypatch):
+    drive, content = tmp_path / "drive", tmp_path / "content"
+    course_folder(drive / "MyDrive" / "AS3")
+    content.mkdir()
+    monkeypatch.setenv("LFD_DRIVE_ROOT", str(drive))
+    monkeypatch.setenv("LFD_LM_NAME", tiny_lm)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    notebook = shipped()
+    run_all(notebook, content)
+    cells = code_cells(notebook)
+    out = drive / "MyDrive" / "AS3" / "runs" / "colab"
+    assert text(cells[1]) == f"working in {os.path.realpath(drive / 'MyDrive' / 'AS3')} - outputs in runs/colab\n"
+    assert text(cells[2]) == "Every requirement is installed.\n"
+    images = [output for cell in cells for output in cell.outputs if "image/png" in output.get("data", {})]
     assert len(images) == 2
     records = [json.loads(line) for line in open(out / "results.jsonl", encoding="utf-8")]
     assert [record["family"] for record in records] == ["lstm", "lm"]
+    assert records[1]["config"]["lm_name"] == tiny_lm
     assert all(record["data_sha256"]["dev_file"] == records[0]["data_sha256"]["dev_file"] for record in records)
-    printed = "".join(output.get("text", "") for output in notebook.cells[-1].outputs)
-    assert printed.count("dev accuracy") == 2
+    assert text(cells[-1]).count("dev accuracy") == 2
+    assert not any(content.iterdir())
+
+
+def test_run_all_with_the_code_nowhere_stops_at_once_with_one_sentence(tmp_path, monkeypatch):
+    (tmp_path / "drive" / "MyDrive").mkdir(parents=True)
+    content = tmp_path / "content"
+    content.mkdir()
+    monkeypatch.setenv("LFD_DRIVE_ROOT", str(tmp_path / "drive"))
+    notebook = shipped()
+    with pytest.raises(nbclient.exceptions.CellExecutionError):
+        run_all(notebook, content)
+    cells = code_cells(notebook)
+    assert [(output.output_type, output.traceback) for output in cells[1].outputs] == [("error", [STOP])]
+    assert all(cell.execution_count is None and not cell.outputs for cell in cells[2:])
+    assert not any(content.iterdir())
+
+
+def test_an_uploaded_zip_is_extracted_into_a_new_folder(tmp_path, monkeypatch):
+    """The zip route alone: the settings and the finder, in a folder holding a zip of a course folder."""
+    content = tmp_path / "content"
+    content.mkdir()
+    with zipfile.ZipFile(content / "AS3.zip", "w") as archive:
+        for name in ("lfd_assignment3.py", "requirements.txt"):
+            archive.write(os.path.join(ROOT, name), f"AS3/{name}")
+    monkeypatch.setenv("LFD_DRIVE_ROOT", str(tmp_path / "drive"))  # not there
+    notebook = shipped()
+    notebook.cells = notebook.cells[:3]
+    run_all(notebook, content)
+    folder = os.path.realpath(content / "AS3" / "AS3")
+    assert text(code_cells(notebook)[1]) == f"working in {folder} - outputs in runs/colab\n"
+    assert sorted(os.listdir(folder)) == ["lfd_assignment3.py", "requirements.txt", "runs"]
+
+
+def test_the_install_cell_keeps_the_runtime_s_torch_and_installs_only_what_is_missing(tmp_path, monkeypatch, capsys):
+    (tmp_path / "requirements.txt").write_text("# a comment\nnumpy>=1.0\ntorch>=999\nno-such-package-lfd>=1  # why\n")
+    monkeypatch.chdir(tmp_path)
+    exec(code_cells(shipped())[2].source, {"SMOKE": True})
+    assert capsys.readouterr().out.splitlines() == [
+        f"Keeping this runtime's torch {importlib.metadata.version('torch')}, although requirements.txt asks for "
+        "torch>=999: replacing it would replace the build made for this GPU.",
+        "SMOKE: not installing no-such-package-lfd>=1"]
+
+
+def test_a_repo_url_that_cannot_be_cloned_stops_with_git_s_reason(tmp_path, monkeypatch):
+    content = tmp_path / "content"
+    content.mkdir()
+    monkeypatch.setenv("LFD_DRIVE_ROOT", str(tmp_path / "drive"))  # not there
+    notebook = shipped()
+    notebook.cells[1].source += f"REPO_URL = {str(tmp_path / 'nothere')!r}\n"
+    with pytest.raises(nbclient.exceptions.CellExecutionError):
+        run_all(notebook, content)
+    [error] = code_cells(notebook)[1].outputs
+    [sentence] = error.traceback
+    assert sentence.startswith(f"git clone {tmp_path / 'nothere'} failed (fatal: ") and "does not exist" in sentence
+    assert sentence.endswith("): check REPO_URL.")
+    assert not any(content.iterdir())
