@@ -42,6 +42,8 @@ import gzip
 import hashlib
 import importlib.metadata
 import importlib.util
+import io
+import itertools
 import json
 import logging
 import math
@@ -49,17 +51,23 @@ import os
 import platform
 import re
 import shutil
+import signal
+import socket
 import stat
 import subprocess
 import sys
 import tempfile
 import time
 import traceback
+import urllib.parse
 import zlib
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import numpy as np
+try:  # --help works without the requirements; anything else says what to install (main)
+    import numpy as np
+except ModuleNotFoundError:
+    np = None
 
 try:  # Unix only; without them no file lock, no peak-memory figure
     import fcntl
@@ -111,6 +119,14 @@ class InputError(Exception):
     """Bad input, found before or while reading it: reported in one line, exit status 2."""
 
 
+class Terminated(BaseException):
+    """SIGTERM (what kill, timeout and Slurm send), raised where Ctrl-C raises KeyboardInterrupt."""
+
+
+def terminated(signum, frame):
+    raise Terminated
+
+
 # ---------------------------------------------------------------------------
 # Command line: every flag declared once, in the group of the model families that read it
 # ---------------------------------------------------------------------------
@@ -136,14 +152,12 @@ POSITIVE = number(float, lambda x: x > 0, "a positive number")
 NON_NEGATIVE = number(float, lambda x: x >= 0, "0 or more")
 FRACTION = number(float, lambda x: 0 <= x < 1, "in [0, 1)")
 BOOLEAN = argparse.BooleanOptionalAction
-# The groups of --help, and the model families whose runs read their flags; a flag given to another family
-# is an error. Flags marked "saved" shape or train a model: --save_model stores them, --load_model restores them.
-GROUPS = {"data": ("data (all models)", ("lstm", "lm", "tfidf")),
-          "lstm": ("LSTM (--model lstm)", ("lstm",)),
-          "lm": ("transformer (--model lm)", ("lm",)),
-          "tfidf": ("linear baseline (--model tfidf)", ("tfidf",)),
-          "training": ("training (--model lstm and lm)", ("lstm", "lm")),
-          "output": ("output and reuse (all models)", ("lstm", "lm", "tfidf"))}
+WEIGHT = number(float, lambda x: x >= 0, "0 or more, or 'fit'")
+WEIGHT = (lambda parse: lambda text: text if text == "fit" else parse(text))(WEIGHT)
+# Each flag's group: a family's own (its name: FAMILIES) or a shared one, read by the families that name it in
+# Family.reads; a flag given to a family that does not read it is an error. Flags marked "saved" shape or train
+# a model: --save_model stores them, --load_model restores them.
+SHARED_GROUPS = {"data": "data", "training": "training", "output": "output and reuse"}
 SAVED = True
 FLAGS = [  # (group, saved, names, argparse options)
     ("data", False, ("-i", "--train_file"), dict(default="train.txt", metavar="FILE", help=(
@@ -270,25 +284,36 @@ FLAGS = [  # (group, saved, names, argparse options)
     ("output", False, ("--load_model",), dict(action="append", metavar="DIR", help=(
         "skip training: load a model saved with --save_model and evaluate it on --dev_file/--test_file or label "
         "--predict_file; given more than once, an ensemble: the mean of the models' probabilities"))),
+    ("output", False, ("--ensemble_weights",), dict(type=WEIGHT, nargs="+", metavar="W", help=(
+        "with --load_model given N times: N weights for the models' probabilities, in order (scaled to sum to 1; "
+        "default: equal), or 'fit': the weights (steps of 0.05) that give the lowest log loss on --dev_file"))),
     ("output", False, ("--verbose",), dict(type=int, choices=(0, 1, 2), help=(
         "training progress: 0 silent, 1 progress bar, 2 one line per epoch (default: 1 at a terminal, 2 when "
         "output goes to a file or pipe)"))),
     ("output", False, ("--debug",), dict(action="store_true", help=(
         "after a one-line error, also show the traceback behind it (or set LFD_DEBUG=1)"))),
 ]
-# Defaults that differ per family: None in argparse, filled in once the family is known.
-FAMILY_DEFAULTS = {"lstm": {"learning_rate": 1e-3, "epochs": 50},
-                   "lm": {"learning_rate": 5e-5, "epochs": 1, "weight_decay": 0.0}, "tfidf": {}}
 
 
 def dest(names):
     return names[-1].lstrip("-")
 
 
+def flag_groups():
+    """The groups of --help in order, each with its title and the families that read its flags."""
+    readers = {group: [name for name, family in FAMILIES.items() if group in family.reads] for group in SHARED_GROUPS}
+
+    def shared(group):
+        who = "all models" if len(readers[group]) == len(FAMILIES) else "--model " + " and ".join(readers[group])
+        return f"{SHARED_GROUPS[group]} ({who})", readers[group]
+    return {"data": shared("data"), **{name: (family.title, [name]) for name, family in FAMILIES.items()},
+            "training": shared("training"), "output": shared("output")}
+
+
 def family_flags(family, saved_only=False):
     """The flags a run of `family` reads (or, saved_only, those its saved model stores)."""
-    return {dest(names) for group, saved, names, _ in FLAGS
-            if family in GROUPS[group][1] and (saved or not saved_only)}
+    groups = flag_groups()
+    return {dest(names) for group, saved, names, _ in FLAGS if family in groups[group][1] and (saved or not saved_only)}
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -314,10 +339,9 @@ def build_parser():
         "classifier over tf-idf n-grams (--model tfidf, the baseline).",
         epilog="Errors in input files or flags are reported in one line with exit status 2. "
         "See README.md for measured speeds and examples.")
-    parser.add_argument("--model", choices=("lstm", "lm", "tfidf"), default="lstm",
-                        help="model family: lstm (Keras, word embeddings), lm (Hugging Face transformer) or "
-                        "tfidf (a linear classifier on tf-idf n-grams, scikit-learn: the baseline)")
-    groups = {name: parser.add_argument_group(title) for name, (title, _) in GROUPS.items()}
+    parser.add_argument("--model", choices=list(FAMILIES), default="lstm", help="model family: " + ", ".join(
+        f"{name} ({family.summary})" for name, family in FAMILIES.items()))
+    groups = {name: parser.add_argument_group(title) for name, (title, _) in flag_groups().items()}
     for group, _, names, options in FLAGS:
         groups[group].add_argument(*names, **options)
     return parser
@@ -338,7 +362,7 @@ def explicit_flags(parser, argv):
 
 def check_flags(args, given):
     """Refuse flag combinations that cannot mean what the user wants."""
-    families = {dest(names): GROUPS[group][1] for group, _, names, _ in FLAGS}
+    families = {dest(names): flag_groups()[group][1] for group, _, names, _ in FLAGS}
     wrong = sorted(given - family_flags(args.model) - {"model"}, key=lambda name: (len(families[name]), name))
     if wrong and not args.load_model:
         raise InputError(f"--{wrong[0]} applies to --model {' and '.join(families[wrong[0]])}, "
@@ -350,6 +374,9 @@ def check_flags(args, given):
     if args.momentum and args.optimizer not in MOMENTUM_OPTIMIZERS:
         raise InputError(f"--momentum applies to {' and '.join(MOMENTUM_OPTIMIZERS)}, "
                          f"not --optimizer {args.optimizer}")
+    if args.model == "lm" and args.pad_to_multiple_of > args.max_length:  # 10**9 tokens exhaust any memory
+        raise InputError(f"--pad_to_multiple_of {args.pad_to_multiple_of}: more than --max_length {args.max_length} "
+                         "tokens; batches would be padded beyond their longest review")
     if args.padding == "pre" and args.bidirectional:
         raise InputError("--padding pre with --bidirectional: the backward direction would read the padding "
                          "last; use --padding mask")
@@ -357,8 +384,15 @@ def check_flags(args, given):
         raise InputError(f"--confusion_png {args.confusion_png}: matplotlib is not installed")
     if args.embeddings.lower() == "none" and "trainable_embeddings" in given and not args.trainable_embeddings:
         raise InputError("--no-trainable_embeddings with --embeddings none would leave random vectors untrained")
+    weights = args.ensemble_weights
+    if weights and (len(args.load_model or []) < 2 or weights != ["fit"] and len(weights) != len(args.load_model)
+                    or "fit" in weights and len(weights) > 1 or weights != ["fit"] and not sum(weights)):
+        raise InputError(f"--ensemble_weights {' '.join(map(str, weights))}: give one weight for each of the two or "
+                         "more --load_model models (not all 0), or 'fit'")
+    if weights == ["fit"] and not args.dev_file:
+        raise InputError("--ensemble_weights fit: the weights are fitted on --dev_file; give one")
     if args.load_model:
-        ignored = sorted(given & (set().union(*(family_flags(f, True) for f in FAMILY_DEFAULTS)) | {"model"}))
+        ignored = sorted(given & (set().union(*(family_flags(f, True) for f in FAMILIES)) | {"model"}))
         if ignored:
             log.warning("ignored with --load_model (the saved config decides): %s",
                         ", ".join("--" + name for name in ignored))
@@ -369,7 +403,7 @@ def check_flags(args, given):
 
 
 def apply_family_defaults(args, family):
-    for name, value in FAMILY_DEFAULTS.get(family, {}).items():
+    for name, value in (FAMILIES[family].defaults if family in FAMILIES else {}).items():
         if getattr(args, name) is None:
             setattr(args, name, value)
     if args.verbose is None:  # a progress bar redrawn with \r only reads well at a terminal
@@ -406,30 +440,51 @@ class Data:
         return np.array([index[label] for label in split.labels], dtype=np.int64)
 
 
+class Hashed(io.RawIOBase):
+    """A binary stream that takes the SHA-256 of the bytes read through it: a file, a pipe or /dev/stdin is
+    read once, and the bytes parsed are the bytes hashed."""
+
+    def __init__(self, raw):
+        self.raw, self.digest = raw, hashlib.sha256()
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        count = self.raw.readinto(buffer)
+        self.digest.update(memoryview(buffer)[:count or 0])
+        return count
+
+
 @contextlib.contextmanager
-def reading(path, flag):
-    """Open a UTF-8 text file, gzipped or not; read errors become one-line InputErrors."""
+def reading(path, flag, hashes=None, key=None):
+    """Open a UTF-8 text file, gzipped or not, for one pass; read errors become one-line InputErrors. At the
+    end, hashes[key] is the SHA-256 of the file (of all of it: what the pass left unread is read too)."""
     if not os.path.exists(path):
-        raise InputError(f"{flag} {path}: no such file")
+        where = f" (looked for in the current folder, {os.getcwd()})" if not os.path.isabs(path) else ""
+        raise InputError(f"{flag} {path}: no such file{where}")
     if os.path.isdir(path):
         raise InputError(f"{flag} {path}: is a folder, not a file")
     try:
-        with open(path, "rb") as handle:
-            gzipped = handle.read(2) == b"\x1f\x8b"
-        opener = gzip.open if gzipped else open
-        with opener(path, "rt", encoding="utf-8-sig") as handle:
-            yield handle
+        with open(path, "rb", buffering=0) as raw:
+            stream = io.BufferedReader(Hashed(raw), 1 << 16)
+            binary = gzip.GzipFile(fileobj=stream) if stream.peek(2)[:2] == b"\x1f\x8b" else stream
+            yield io.TextIOWrapper(binary, encoding="utf-8-sig")
+            while stream.read(1 << 20):
+                pass
+            if hashes is not None:
+                hashes[key] = stream.raw.digest.hexdigest()
     except UnicodeDecodeError as error:
         raise InputError(f"{flag} {path}: not UTF-8 text ({error.reason})") from None
     except (OSError, EOFError, zlib.error) as error:
         raise InputError(f"{flag} {path}: cannot be read ({error})") from None
 
 
-def read_corpus(path, task, flag, name):
+def read_corpus(path, task, flag, name, hashes=None):
     """Read `<category> <sentiment> <id> <tokens...>` lines; blank lines are skipped."""
     ids, texts, labels = [], [], []
     column = TASK_COLUMN[task]
-    with reading(path, flag) as handle:
+    with reading(path, flag, hashes, f"{name}_file") as handle:
         for number, line in enumerate(handle, start=1):
             fields = line.split()
             if not fields:
@@ -452,24 +507,30 @@ def tokenize(text):
     return PUNCTUATION.sub(r" \1 ", text).split()
 
 
-def read_unlabelled(path, flag="--predict_file"):
+def read_unlabelled(path, task, labels, hashes=None):
     """Read one raw text a line, tokenized like the corpus; ids are line numbers."""
-    ids, texts = [], []
-    with reading(path, flag) as handle:
+    ids, texts, labelled = [], [], True
+    with reading(path, "--predict_file", hashes, "predict_file") as handle:
         for number, line in enumerate(handle, start=1):
             if line.strip():
+                fields = line.split()
+                labelled = labelled and len(fields) > 3 and fields[TASK_COLUMN[task]] in labels
                 ids.append(str(number))
                 texts.append(tokenize(line))
     if not texts:
-        raise InputError(f"{flag} {path}: no texts in the file")
+        raise InputError(f"--predict_file {path}: no texts in the file")
+    if labelled:
+        raise InputError(f"--predict_file {path}: every line starts with a label, like the corpus; evaluate a "
+                         "labelled file with --test_file (--predict_file takes raw texts)")
     return Split("predict", path, ids, texts)
 
 
 def read_data(args, label_order=None):
-    """Read every data file the flags name; labels are sorted and fit on train only."""
+    """Read every data file the flags name, each once (its SHA-256 taken as it is read); labels are sorted and
+    fit on train only."""
     data = Data(label_order)
     if label_order is None:
-        train = read_corpus(args.train_file, args.task, "--train_file", "train")
+        train = read_corpus(args.train_file, args.task, "--train_file", "train", data.sha256)
         if args.max_train_samples:
             keep = args.max_train_samples
             train = Split("train", train.path, train.ids[:keep], train.texts[:keep], train.labels[:keep])
@@ -480,29 +541,39 @@ def read_data(args, label_order=None):
         data.splits["train"] = train
     for name, path in (("dev", args.dev_file), ("test", args.test_file)):
         if path:
-            split = read_corpus(path, args.task, f"--{name}_file", name)
+            split = read_corpus(path, args.task, f"--{name}_file", name, data.sha256)
             unknown = sorted(set(split.labels) - set(data.label_order))
             if unknown:
                 raise InputError(f"--{name}_file {path}: label(s) {', '.join(unknown)} not seen in training "
                                  f"(known: {', '.join(data.label_order)})")
             data.splits[name] = split
     if args.predict_file:
-        data.splits["predict"] = read_unlabelled(args.predict_file)
-    for name, split in data.splits.items():
-        data.sha256[f"{name}_file"] = sha256_file(split.path)
+        data.splits["predict"] = read_unlabelled(args.predict_file, args.task, data.label_order, data.sha256)
     return data
 
 
-def read_embeddings(path, flag="--embeddings"):
-    """Read word vectors from course JSON or word2vec/GloVe text; returns (words, matrix).
-    A repeated word keeps its first vector."""
-    with reading(path, flag) as handle:
+def read_embeddings(path, flag="--embeddings", hashes=None):
+    """Word vectors from the course's JSON ({word: [floats]}) or word2vec/GloVe text (`word v1 ... vn` lines, an
+    optional `<count> <dimension>` header first), gzipped or not: (words, float32 matrix). A repeated word keeps
+    its first vector."""
+    with reading(path, flag, hashes, "embeddings") as handle:
         start = handle.read(1 << 12)
-        handle.seek(0)
         if start.lstrip()[:1] in ("{", "["):
-            words, rows = read_json_vectors(handle, path, flag)
+            entries = json_vectors(start + handle.read(), path, flag)
         else:
-            words, rows = read_text_vectors(handle, path, flag)
+            entries = text_vectors(itertools.chain(io.StringIO(start + handle.readline()), handle), path, flag)
+        words, rows, dim, repeated = {}, [], None, 0
+        for where, word, vector in entries:
+            dim = dim or len(vector)
+            if len(vector) != dim or not dim:
+                raise InputError(f"{flag} {path}, {where}: {len(vector)} dimensions, expected {dim}")
+            if word in words:
+                repeated += 1
+            elif word is not None:  # None: the header, which only gives the dimension
+                words[word] = len(rows)
+                rows.append(vector)
+    if repeated:
+        log.warning("%s %s: %d repeated words keep their first vector", flag, path, repeated)
     if not words:
         raise InputError(f"{flag} {path}: no word vectors in the file")
     try:
@@ -511,56 +582,33 @@ def read_embeddings(path, flag="--embeddings"):
         vectors = np.array([np.inf], dtype=np.float32)  # a number beyond float range
     if not np.isfinite(vectors).all():
         raise InputError(f"{flag} {path}: vectors hold NaN or infinite values")
-    return words, vectors
+    return list(words), vectors
 
 
-def read_json_vectors(handle, path, flag):
+def json_vectors(text, path, flag):
     try:
-        table = json.load(handle)
-    except UnicodeDecodeError:
-        raise
+        table = json.loads(text)
     except (ValueError, RecursionError) as error:  # also a number too long or brackets nested too deep
         reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)[:200]
         raise InputError(f"{flag} {path}: not valid JSON ({reason})") from None
     if not isinstance(table, dict):
         raise InputError(f"{flag} {path}: expected a JSON object {{word: [floats]}}")
-    dim = None
     for word, vector in table.items():
-        if not isinstance(vector, list) or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in vector):
+        if not (isinstance(vector, list) and all(type(value) in (int, float) for value in vector)):  # not bool
             raise InputError(f"{flag} {path}: the vector of {word!r} is not a list of numbers")
-        dim = dim or len(vector)
-        if len(vector) != dim or dim == 0:
-            raise InputError(f"{flag} {path}: {word!r} has {len(vector)} dimensions, earlier words {dim}")
-    return list(table), list(table.values())
+        yield repr(word), word, vector
 
 
-def read_text_vectors(handle, path, flag):
-    """`word v1 ... vn` lines, an optional word2vec header `<count> <dimension>` first."""
-    words, rows, seen, dim, repeated = [], [], set(), None, 0
-    for number, line in enumerate(handle, start=1):
+def text_vectors(lines, path, flag):
+    for number, line in enumerate(lines, start=1):
         fields = line.split()
-        if not fields:
-            continue
-        if number == 1 and len(fields) == 2 and all(f.isdigit() for f in fields):
-            dim = int(fields[1])
-            continue
-        try:
-            vector = [float(v) for v in fields[1:]]
-        except ValueError:
-            raise InputError(f"{flag} {path}, line {number}: neither JSON nor 'word v1 ... vn' text") from None
-        dim = dim or len(vector)
-        if len(vector) != dim or dim == 0:
-            raise InputError(f"{flag} {path}, line {number}: {len(vector)} dimensions, expected {dim}")
-        if fields[0] in seen:
-            repeated += 1
-            continue
-        seen.add(fields[0])
-        words.append(fields[0])
-        rows.append(vector)
-    if repeated:
-        log.warning("%s %s: %d repeated words keep their first vector", flag, path, repeated)
-    return words, rows
+        if number == 1 and len(fields) == 2 and all(field.isdigit() for field in fields):
+            yield "line 1", None, [0.0] * int(fields[1])  # a word2vec header: the dimension of what follows
+        elif fields:
+            try:
+                yield f"line {number}", fields[0], [float(value) for value in fields[1:]]
+            except ValueError:
+                raise InputError(f"{flag} {path}, line {number}: neither JSON nor 'word v1 ... vn' text") from None
 
 
 # ---------------------------------------------------------------------------
@@ -658,12 +706,6 @@ def write_predictions(path, data, probabilities):
                          "nothing was written") from None
 
 
-def print_unlabelled(split, probs, labels):
-    print("== predictions (predicted, confidence, text) ==")
-    for i, row in enumerate(probs):
-        print(f"{labels[int(row.argmax())]}\t{row.max():.4f}\t{' '.join(split.texts[i])}")
-
-
 @dataclass
 class Trained:
     """What a family's train_or_load returns: the classifier, the record's "train" part (timings, history,
@@ -676,21 +718,46 @@ class Trained:
     libraries: list  # whose versions the record names, besides numpy and scikit-learn
 
 
-def report(args, data, probabilities, trained, predict_seconds, commit, argv):
-    """Print every split's scores, write the requested files; returns the run record."""
-    results, labels = {}, data.label_order
+def evaluate_splits(data, probabilities):
+    """The scores of every labelled split, with the gold and predicted label ids in file order (for paired
+    significance tests between runs)."""
+    results = {}
     for name, probs in probabilities.items():
         split = data.splits[name]
-        if split.labels is None:
-            if not args.predictions_file:
-                print_unlabelled(split, probs, labels)
-            continue
-        gold, predicted = data.label_ids(split), probs.argmax(axis=1)
-        results[name] = evaluate(gold, predicted, labels)
-        results[name]["examples"] = len(split.ids)
-        # label ids in file order, for paired significance tests between runs
-        results[name]["gold"], results[name]["predicted"] = np.asarray(gold).tolist(), predicted.tolist()
-        print(format_metrics(f"{name} ({split.path}, {len(split.ids)} reviews)", results[name], labels))
+        if split.labels is not None:
+            gold, predicted = data.label_ids(split), probs.argmax(axis=1)
+            results[name] = {**evaluate(gold, predicted, data.label_order), "examples": len(split.ids),
+                             "gold": gold.tolist(), "predicted": predicted.tolist()}
+    return results
+
+
+def build_record(args, data, results, trained, predict_seconds, commit, argv):
+    """The run record: the config, where it ran, versions, data hashes, every score, timings, the commit."""
+    return {
+        "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": [PROG] + list(argv), "config": vars(args), "family": args.model,
+        "backend": trained.backend, "device": trained.device,
+        "versions": library_versions(["numpy", "scikit-learn"] + trained.libraries), "git_commit": commit,
+        "data_sha256": data.sha256, "labels": data.label_order, "splits_evaluated": sorted(results),
+        "test_evaluated": "test" in results, "results": results, "train": trained.info,
+        "predict_seconds": predict_seconds,
+        "predict_examples_per_second": {name: round(results[name]["examples"] / seconds, 1)
+                                        for name, seconds in predict_seconds.items() if seconds and name in results},
+        "peak_memory_mib": peak_memory_mib(), "gpu_peak_memory_mib": gpu_peak_memory_mib(),
+    }
+
+
+def report(args, data, probabilities, record):
+    """Print every split's scores (or an unlabelled split's predictions), and write the files the flags ask for."""
+    labels, results = data.label_order, record["results"]
+    for name, probs in probabilities.items():
+        split = data.splits[name]
+        if name in results:
+            print(format_metrics(f"{name} ({split.path}, {len(split.ids)} reviews)", results[name], labels))
+        elif not args.predictions_file:
+            print("== predictions (predicted, confidence, text) ==")
+            for tokens, row in zip(split.texts, probs, strict=True):
+                print(f"{labels[int(row.argmax())]}\t{row.max():.4f}\t{' '.join(tokens)}")
     if args.predictions_file:
         write_predictions(args.predictions_file, data, probabilities)
         log.info("predictions written to %s", args.predictions_file)
@@ -699,22 +766,9 @@ def report(args, data, probabilities, trained, predict_seconds, commit, argv):
         log.info("confusion matrix drawn in %s", args.confusion_png)
     elif args.confusion_png:
         log.warning("--confusion_png %s not drawn: no labelled split was evaluated", args.confusion_png)
-    record = {
-        "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "command": [PROG] + list(argv), "config": vars(args), "family": args.model,
-        "backend": trained.backend, "device": trained.device,
-        "versions": library_versions(["numpy", "scikit-learn"] + trained.libraries), "git_commit": commit,
-        "data_sha256": data.sha256, "labels": labels, "splits_evaluated": sorted(results),
-        "test_evaluated": "test" in results, "results": results, "train": trained.info,
-        "predict_seconds": predict_seconds,
-        "predict_examples_per_second": {name: round(results[name]["examples"] / seconds, 1)
-                                        for name, seconds in predict_seconds.items() if seconds and name in results},
-        "peak_memory_mib": peak_memory_mib(), "gpu_peak_memory_mib": gpu_peak_memory_mib(),
-    }
     if args.results_file:
         append_jsonl(args.results_file, record)
         log.info("run record appended to %s", args.results_file)
-    return record
 
 
 def git_commit():
@@ -890,7 +944,7 @@ def check_output_paths(args):
     never an input or a hard link of one, never inside or around an input or another output."""
     inputs = [args.train_file, args.dev_file, args.test_file, args.predict_file, *(args.load_model or [])]
     if not args.load_model:
-        inputs.append({"lstm": args.embeddings, "lm": args.lm_name}.get(args.model))
+        inputs += [getattr(args, name) for name in FAMILIES[args.model].inputs]
     inputs = [os.path.realpath(path) for path in inputs if path and os.path.exists(path)]
     outputs = [(flag, getattr(args, flag[2:])) for flag in
                ("--results_file", "--predictions_file", "--confusion_png", "--save_model")]
@@ -1036,7 +1090,7 @@ def read_saved_model(folder, flag="--load_model"):
 def check_saved_config(where, saved):
     """The structure of a saved config, and each saved flag's value as strictly as the flag itself."""
     family, labels, config, files = (saved.get(key) for key in ("family", "labels", "config", "files"))
-    if not (family in FAMILY_DEFAULTS and isinstance(config, dict) and isinstance(files, dict)
+    if not (family in FAMILIES and isinstance(config, dict) and isinstance(files, dict)
             and all(isinstance(name, str) and isinstance(digest, str) for name, digest in files.items())
             and isinstance(labels, list) and len(labels) > 1 and len(set(labels)) == len(labels)
             and all(isinstance(label, str) and label for label in labels)):
@@ -1088,22 +1142,18 @@ def check_ensemble(saved):
 
 
 class Classifier(Protocol):
-    """A trained model of one family. Each family's section ends with a train_or_load_<family>(args, data,
-    saved) that returns it inside a Trained; to add a fourth family, write such a section (a classifier class
-    with these members, its train_or_load), add its flags to FLAGS under a group of its own, and name it in
-    FAMILY_DEFAULTS and TRAIN_OR_LOAD."""
+    """A trained model of one family, as its section's train_or_load_<family>(args, data, saved) returns it
+    inside a Trained. To add a fourth family: write its section (a classifier with these members, and its
+    train_or_load), declare its flags in FLAGS under a group named after it, and add its entry to FAMILIES."""
 
-    family: str  # "lstm", "lm" or "tfidf": the --model that trains it
+    family: str  # its name in FAMILIES: the --model that trains it
     config: dict  # everything needed to rebuild it: its family's saved flags, and what training found
 
-    def predict_proba(self, texts: list) -> np.ndarray:
+    def predict_proba(self, texts: list) -> "np.ndarray":
         """Class probabilities, one row per token list, columns in the label order."""
 
     def write_files(self, folder: str) -> None:
         """Write the model's own files into an empty folder (save_model_folder adds lfd_config.json)."""
-
-    def save(self, folder: str, labels: list, training: dict) -> None:
-        """save_model_folder(folder, self, labels, training)."""
 
 
 def model_config(args):
@@ -1160,31 +1210,6 @@ def choose_backend(requested):
         if name in installed:
             return name
     raise InputError("no Keras backend installed: pip install jax (or tensorflow, or torch)")
-
-
-# TensorFlow's C++ start-up lines on a machine without a GPU (absl logs them before any setting
-# such as TF_CPP_MIN_LOG_LEVEL is read): noise, not errors.
-TF_NOISE = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
-                      r"|[IW]\d{4} .*|E\d{4} .*(cuInit|DT_BOOL only on platforms with AVX-512).*)$")
-
-
-@contextlib.contextmanager
-def filtered_native_stderr(noise):
-    """Send what native code writes to stderr through a file, then pass on the lines that are not noise."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as capture:
-        os.dup2(capture.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            capture.seek(0)
-            lines = capture.read().decode("utf-8", "replace").splitlines(keepends=True)
-            sys.stderr.write("".join(line for line in lines if not noise.match(line.rstrip("\n"))))
-            sys.stderr.flush()
 
 
 def import_keras(backend):
@@ -1287,7 +1312,7 @@ class Embeddings:
     start), their dimension, and how much of train the file covers."""
 
     vocabulary: list
-    matrix: np.ndarray
+    matrix: "np.ndarray"
     dim: int
     coverage: dict
 
@@ -1296,8 +1321,7 @@ def prepare_embeddings(args, data):
     train_texts = data.splits["train"].texts
     if args.embeddings.lower() == "none":
         return Embeddings(build_vocabulary(train_texts, []), None, args.embedding_dim or 50, None)
-    embedding_words, vectors = read_embeddings(args.embeddings)
-    data.sha256["embeddings"] = sha256_file(args.embeddings)
+    embedding_words, vectors = read_embeddings(args.embeddings, hashes=data.sha256)
     dim = vectors.shape[1]
     if args.embedding_dim and args.embedding_dim != dim:
         raise InputError(f"--embedding_dim {args.embedding_dim} does not match the {dim}-d vectors "
@@ -1395,37 +1419,6 @@ class LstmClassifier:
         with open(os.path.join(folder, "vocabulary.json"), "w", encoding="utf-8") as out:
             json.dump(self.vocabulary, out)
 
-    def save(self, folder, labels, training):
-        save_model_folder(folder, self, labels, training)
-
-
-def physical_memory():
-    """Bytes of memory this machine has; None where the system does not say."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
-        return None
-
-
-def check_lstm_memory(config, reviews, vocabulary_size, batch_size):
-    """Refuse, before allocating, an LSTM that cannot fit in memory. A rough lower estimate in float32
-    and int32: the encoded reviews, the weights with two optimizer slots, and one batch's activations
-    (embedding, dense layer, and each LSTM layer's four gates, cell and output) kept for the gradients."""
-    length, dim = config["max_seq_len"], config.get("embedding_dim") or 0
-    dense, units = config.get("dense_after_embedding") or 0, config.get("lstm_units") or 0
-    layers, directions = config.get("lstm_layers") or 1, 2 if config.get("bidirectional") else 1
-    weights, width = vocabulary_size * dim + dense * (dim + 1), dense or dim
-    for _ in range(layers):
-        weights += directions * 4 * units * (width + units + 1)
-        width = directions * units
-    activations = min(batch_size, reviews) * length * (dim + dense + layers * directions * 6 * units)
-    need, have = 4 * (reviews * length + 3 * weights + 2 * activations), physical_memory()
-    if have and need > have:
-        raise InputError(f"--max_seq_len {length}, --lstm_units {units}: the LSTM would need about "
-                         f"{need / 2**30:,.1f} GiB of memory ({reviews} reviews of {length} tokens, "
-                         f"{3 * weights:,} weights and optimizer slots), more than the "
-                         f"{have / 2**30:,.1f} GiB this machine has")
-
 
 def train_lstm(keras, args, data, embeddings):
     """Build and fit the LSTM with early stopping on dev loss; returns (classifier, the record's "train")."""
@@ -1480,22 +1473,16 @@ def load_lstm(keras, folder, config):
 
 def train_or_load_lstm(args, data, saved):
     embeddings = None if saved else prepare_embeddings(args, data)  # embedding errors before the slow import
-    reviews = sum(len(split.ids) for split in data.splits.values())
-    if saved:
-        check_lstm_memory(saved["config"], reviews, 0, 256)
-    else:
-        check_lstm_memory(lstm_config(args, embeddings.dim), reviews, len(embeddings.vocabulary), args.batch_size)
     backend = choose_backend(args.backend)
-    with filtered_native_stderr(TF_NOISE) if backend == "tensorflow" else contextlib.nullcontext():
-        keras = import_keras(backend)
-        keras.utils.set_random_seed(args.seed)
-        device = describe_device(backend)
-        log.info("Keras %s on %s (%s)", keras.__version__, backend, device)
-        if saved:
-            classifier = load_lstm(keras, saved["folder"], saved["config"])
-            info = loaded_info(saved, int(classifier.model.count_params()))
-        else:
-            classifier, info = train_lstm(keras, args, data, embeddings)
+    keras = import_keras(backend)
+    keras.utils.set_random_seed(args.seed)
+    device = describe_device(backend)
+    log.info("Keras %s on %s (%s)", keras.__version__, backend, device)
+    if saved:
+        classifier = load_lstm(keras, saved["folder"], saved["config"])
+        info = loaded_info(saved, int(classifier.model.count_params()))
+    else:
+        classifier, info = train_lstm(keras, args, data, embeddings)
     return Trained(classifier, info, backend, device, ["keras", backend])
 
 
@@ -1584,6 +1571,22 @@ def check_lm_source(name):
                         and os.path.isfile(os.path.join(parent, entry, "config.json"))) if os.path.isdir(parent) else []
         where = f" ({parent} holds the model folders {', '.join(models[:5])})" if models else ""
         raise InputError(f"--lm_name {name}: no such folder{where}")
+    elif not offline() and not hub_reachable():
+        os.environ["HF_HUB_OFFLINE"] = "1"  # the cache alone, not a minute of retries (read when transformers loads)
+        log.info("the Hugging Face hub cannot be reached: %s is looked for in the local cache only", name)
+
+
+def offline():
+    return os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0", "false", "False")
+
+
+def hub_reachable(timeout=3):
+    url = urllib.parse.urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    try:
+        socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)), timeout).close()
+        return True
+    except OSError:
+        return False
 
 
 def from_pretrained(transformers, name, flag, trust_remote_code, **head):
@@ -1601,8 +1604,7 @@ def from_pretrained(transformers, name, flag, trust_remote_code, **head):
             raise InputError(f"{flag} {name}: the model needs its own code; pass --trust_remote_code if you "
                              "trust it") from error
         if not os.path.exists(name):
-            offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0", "false", "False")
-            where = "not in the Hugging Face cache while offline" if offline else "it could not be downloaded"
+            where = "not in the Hugging Face cache while offline" if offline() else "it could not be downloaded"
             raise InputError(f"{flag} {name}: not a local folder, and {where} ({first_line(error)}); download "
                              "it where there is internet, or pass a local model folder") from error
         raise InputError(f"{flag} {name}: cannot be loaded ({first_line(error)})") from error
@@ -1694,9 +1696,6 @@ class LmClassifier:
     def write_files(self, folder):
         self.model.save_pretrained(folder)
         self.tokenizer.save_pretrained(folder)
-
-    def save(self, folder, labels, training):
-        save_model_folder(folder, self, labels, training)
 
 
 def token_statistics(tokenizer, texts, max_length):
@@ -1840,9 +1839,8 @@ def train_lm(torch, transformers, args, data, device, precision):
 
 
 def train_or_load_lm(args, data, saved):
-    if args.pad_to_multiple_of > args.max_length:  # a batch padded to 10**9 tokens exhausts any memory
-        raise InputError(f"--pad_to_multiple_of {args.pad_to_multiple_of}: more than --max_length {args.max_length} "
-                         "tokens; batches would be padded beyond their longest review")
+    if not saved:
+        check_lm_source(args.lm_name)  # before the slow imports
     torch, transformers = import_transformers()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     precision, reason = choose_precision(torch, args.precision, device)
@@ -1897,9 +1895,6 @@ class TfidfClassifier:
                             intercept=self.intercept)
         with open(os.path.join(folder, "terms.json"), "w", encoding="utf-8") as out:
             json.dump(sorted(self.vectorizer.vocabulary_, key=self.vectorizer.vocabulary_.get), out)
-
-    def save(self, folder, labels, training):
-        save_model_folder(folder, self, labels, training)
 
 
 def tfidf_vectorizer(config, vocabulary=None):
@@ -1965,28 +1960,74 @@ def train_or_load_tfidf(args, data, saved):
 # ---------------------------------------------------------------------------
 
 
-TRAIN_OR_LOAD = {"lstm": train_or_load_lstm, "lm": train_or_load_lm, "tfidf": train_or_load_tfidf}
+@dataclass
+class Family:
+    """A model family: its --help group and its line in --model's help, the shared flag groups it reads, the
+    defaults it gives flags whose default differs per family (None in argparse), how it trains or loads, the
+    flags that name what it reads besides the data, and whether it trains in several processes (torchrun)."""
+
+    title: str
+    summary: str
+    reads: tuple
+    defaults: dict
+    train_or_load: object  # (args, data, saved model or None) -> Trained
+    inputs: tuple = ()
+    processes: bool = False
+
+
+FAMILIES = {
+    "lstm": Family("LSTM (--model lstm)", "Keras, word embeddings", ("data", "training", "output"),
+                   {"learning_rate": 1e-3, "epochs": 50}, train_or_load_lstm, ("embeddings",)),
+    "lm": Family("transformer (--model lm)", "Hugging Face transformer", ("data", "training", "output"),
+                 {"learning_rate": 5e-5, "epochs": 1, "weight_decay": 0.0}, train_or_load_lm, ("lm_name",), True),
+    "tfidf": Family("linear baseline (--model tfidf)", "a linear classifier on tf-idf n-grams, scikit-learn: the "
+                    "baseline", ("data", "output"), {}, train_or_load_tfidf),
+}
 
 
 class Ensemble:
-    """Saved models evaluated as one: the mean of their class probabilities. It is not saved itself
-    (--save_model is for training runs); its record lists each member."""
+    """Saved models evaluated as one: the weighted mean of their class probabilities. It is not saved itself
+    (--save_model is for training runs); its record lists each member and the weights."""
 
     family = "ensemble"
 
-    def __init__(self, members):
-        self.members, self.config = members, {"members": [member.config for member in members]}
+    def __init__(self, members, weights, known=(None, None)):
+        self.members, self.weights, self.known = members, np.asarray(weights, dtype=np.float64), known
+        self.config = {"members": [member.config for member in members], "weights": self.weights.tolist()}
 
     def predict_proba(self, texts):
-        return np.mean([member.predict_proba(texts) for member in self.members], axis=0)
+        """The members' probabilities (those of the texts that fitted the weights, as computed then), mixed."""
+        probabilities = self.known[1] if texts is self.known[0] else [m.predict_proba(texts) for m in self.members]
+        return np.tensordot(self.weights, np.asarray(probabilities), axes=1)
 
 
-def load_ensemble(members, data, saved):
-    """Each saved model loaded as its own family loads it, as one Trained."""
-    loaded = [TRAIN_OR_LOAD[args.model](args, data, one) for args, one in zip(members, saved, strict=True)]
-    info = {"members": [{"family": one["family"], **each.info} for one, each in zip(saved, loaded, strict=True)]}
-    return Trained(Ensemble([each.classifier for each in loaded]), info,
-                   "+".join(dict.fromkeys(each.backend for each in loaded)),
+def fit_weights(probabilities, gold, step=0.05):
+    """Of the weights in steps of `step` that sum to 1, those whose mix of the members' probabilities gives
+    the lowest log loss on the gold label ids (the first of equals)."""
+    steps, rows = round(1 / step), np.arange(len(gold))
+    grid = [np.array(w) / steps for w in itertools.product(range(steps + 1), repeat=len(probabilities))
+            if sum(w) == steps]
+    losses = [-np.log(np.tensordot(w, probabilities, axes=1)[rows, gold] + 1e-12).mean() for w in grid]
+    return grid[int(np.argmin(losses))]
+
+
+def load_ensemble(args, members, data, saved):
+    """Each saved model loaded as its own family loads it, as one Trained; the weights as --ensemble_weights
+    gives them, equal, or fitted on dev."""
+    loaded = [FAMILIES[each.model].train_or_load(each, data, one) for each, one in zip(members, saved, strict=True)]
+    classifiers, weights, known = [each.classifier for each in loaded], args.ensemble_weights, (None, None)
+    if weights == ["fit"]:
+        if len(members) > 4:
+            raise InputError("--ensemble_weights fit: at most 4 models (the grid grows as 21 to the power of N)")
+        dev = data.splits["dev"]
+        known = dev.texts, [classifier.predict_proba(dev.texts) for classifier in classifiers]
+        weights, source = fit_weights(np.asarray(known[1]), data.label_ids(dev)), f"fitted on {dev.path}"
+    else:
+        weights, source = np.asarray(weights or [1] * len(members), dtype=np.float64), "given" if weights else "equal"
+    ensemble = Ensemble(classifiers, weights / weights.sum(), known)
+    info = {"members": [{"family": one["family"], **each.info} for one, each in zip(saved, loaded, strict=True)],
+            "weights": ensemble.weights.tolist(), "weights_from": source}
+    return Trained(ensemble, info, "+".join(dict.fromkeys(each.backend for each in loaded)),
                    "; ".join(dict.fromkeys(each.device for each in loaded)),
                    list(dict.fromkeys(name for each in loaded for name in each.libraries)))
 
@@ -2016,19 +2057,18 @@ def run(args, given, argv):
     """Check all input, then train (or load), evaluate, report; returns the run record."""
     commit = git_commit()  # of the code that runs, before anyone edits it during a long run
     args, saved, members = read_saved_models(args, given)
+    check_flags(args, given)
     check_output_paths(args)
     rank, processes = world()
-    if processes > 1 and args.model != "lm":
+    if processes > 1 and not (args.model in FAMILIES and FAMILIES[args.model].processes):
         raise InputError(f"--model {args.model} trains in one process; run it without torchrun or accelerate launch")
-    if args.model == "lm" and not saved:
-        check_lm_source(args.lm_name)  # before the slow imports
     data = read_data(args, saved[0]["labels"] if saved else None)
     if rank > 0 and saved:
         return None  # several processes: a loaded model is evaluated by the main process alone
     if len(saved) > 1:
-        trained = load_ensemble(members, data, saved)
+        trained = load_ensemble(args, members, data, saved)
     else:
-        trained = TRAIN_OR_LOAD[args.model](args, data, saved[0] if saved else None)
+        trained = FAMILIES[args.model].train_or_load(args, data, saved[0] if saved else None)
     if rank > 0:
         return None  # the other processes trained with the main one; it alone predicts, saves and reports
     probabilities, predict_seconds = {}, {}
@@ -2040,9 +2080,11 @@ def run(args, given, argv):
     if args.save_model:
         training = {"data_sha256": data.sha256, "git_commit": commit,
                     "train": {key: value for key, value in trained.info.items() if key != "model_config"}}
-        trained.classifier.save(args.save_model, data.label_order, training)
+        save_model_folder(args.save_model, trained.classifier, data.label_order, training)
         log.info("model saved in %s", args.save_model)
-    return report(args, data, probabilities, trained, predict_seconds, commit, argv)
+    record = build_record(args, data, evaluate_splits(data, probabilities), trained, predict_seconds, commit, argv)
+    report(args, data, probabilities, record)
+    return record
 
 
 def main(argv=None):
@@ -2054,17 +2096,22 @@ def main(argv=None):
     args = parser.parse_args(argv)
     given = explicit_flags(parser, argv)
     debug = args.debug or os.environ.get("LFD_DEBUG", "") not in ("", "0")
+    previous = signal.signal(signal.SIGTERM, terminated)
     try:
-        check_flags(args, given)
+        if np is None:
+            raise ModuleNotFoundError(name="numpy")
         return run(args, given, argv)
-    except KeyboardInterrupt:
-        sys.stderr.write(f"{PROG}: interrupted; no output file was half-written\n")
-        raise SystemExit(130) from None
+    except (KeyboardInterrupt, Terminated) as stop:  # each staging folder removed on the way out
+        how, status = ("terminated", 143) if isinstance(stop, Terminated) else ("interrupted", 130)
+        sys.stderr.write(f"{PROG}: {how}; no output file was half-written\n")
+        raise SystemExit(status) from None
     except Exception as error:  # every failure is one line; --debug shows where it came from
         if debug:
             traceback.print_exc()
         if isinstance(error, InputError):
             message, status = str(error), 2
+        elif isinstance(error, ModuleNotFoundError):
+            message, status = f"{error.name.split('.')[0]} is not installed: python -m pip install -r requirements.txt", 1
         elif isinstance(error, OSError):
             where = f"{error.filename}: " if error.filename else ""
             message, status = f"{where}{error.strerror or error}", 1
@@ -2072,6 +2119,8 @@ def main(argv=None):
             message, status = f"{type(error).__name__}: {error} (run with --debug for the traceback)", 1
         sys.stderr.write(f"{PROG}: error: {' '.join(str(message).split())[:1000]}\n")
         raise SystemExit(status) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

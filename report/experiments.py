@@ -28,6 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+import lfd_assignment3 as lfd  # noqa: E402 (its families and hashing; the runs go through its command line)
+
 RESULTS = os.path.join("report", "results")
 PREDICTIONS = os.path.join("report", "predictions")  # git-ignored: it holds the reviews' text
 SAVED_MODELS = os.path.join("report", "models")  # git-ignored: the ensembles' members, one folder per run
@@ -128,8 +131,8 @@ def record_key(record):
 
 
 def reads_no_vectors(flags):
-    """Runs of the transformer (and linear) families, and of saved models, read no word-vector file."""
-    return "--load_model" in flags or "--model" in flags and flags[list(flags).index("--model") + 1] != "lstm"
+    """Runs of saved models, and of the families without --embeddings, read no word-vector file."""
+    return "--load_model" in flags or "embeddings" not in lfd.family_flags(dict(as_pairs(flags)).get("--model", "lstm"))
 
 
 def saved_folder(flags, seed):
@@ -141,6 +144,11 @@ def saved_folder(flags, seed):
 def seeded(flags, seed):
     """An ensemble's flags with its members' folders for one seed ({seed} in a folder's name filled in)."""
     return [flag.replace("{seed}", str(seed)) for flag in flags]
+
+
+def row_seeds(flags, seeds):
+    """The seeds a row runs: one, when it names the same saved models for every seed (a seed ensemble)."""
+    return seeds[:1] if "--load_model" in flags and not any("{seed}" in flag for flag in flags) else seeds
 
 
 def is_saved(folder):
@@ -177,7 +185,7 @@ class Logs:
 
     def runs(self, flags, seeds, test=False):
         """The logged records of one configuration, one per seed that has been run."""
-        return [r for r in (self.find(flags, seed, test) for seed in seeds) if r is not None]
+        return [r for r in (self.find(flags, seed, test) for seed in row_seeds(flags, seeds)) if r is not None]
 
 
 def correctness(runs, gold, split="dev"):
@@ -197,7 +205,7 @@ def paired_bootstrap(a, b, seed=0, resamples=10_000):
 def mean_dev_accuracy(logs, flags, seeds, test=False):
     """Mean dev accuracy of a configuration's runs (test=True: of its runs that also evaluated test)."""
     runs = logs.runs(flags, seeds, test)
-    if len(runs) < len(seeds):
+    if len(runs) < len(row_seeds(flags, seeds)):
         raise Pending(f"{' '.join(flags) or 'defaults'}: {len(runs)} of {len(seeds)} seeds logged")
     return sum(r["results"]["dev"]["accuracy"] for r in runs) / len(runs)
 
@@ -206,11 +214,6 @@ def best_row(logs, candidates, seeds=(1,)):
     """The candidate (label, flags) with the highest mean dev accuracy (the first of equals)."""
     scores = [mean_dev_accuracy(logs, flags, seeds) for _, flags in candidates]
     return candidates[scores.index(max(scores))]
-
-
-def best(logs, candidates, seeds=(1,)):
-    """The flags of best_row."""
-    return best_row(logs, candidates, seeds)[1]
 
 
 def without(flags, name):
@@ -259,7 +262,7 @@ def lr_batch_grid(logs):
 
 def baseline(logs):
     """The best point of the learning-rate x batch-size grid (one seed)."""
-    return best(logs, lr_batch_grid(logs))
+    return best_row(logs, lr_batch_grid(logs))[1]
 
 
 def variants(reference_label, rows, common=()):
@@ -282,7 +285,7 @@ def optimizer_best(logs):
     grid = optimizer_grid(logs)
     rows = []
     for name in OPTIMIZER_GRIDS:
-        flags = best(logs, [(label, flags) for label, flags in grid if label.startswith(name + ",")])
+        flags = best_row(logs, [(label, flags) for label, flags in grid if label.startswith(name + ",")])[1]
         rows.append((f"{name}, lr {flags[flags.index('--learning_rate') + 1]}", flags))
     adam = list(OPTIMIZER_GRIDS).index("adam")
     return [rows[adam]] + rows[:adam] + rows[adam + 1:]
@@ -326,7 +329,7 @@ def combined_grid(logs):
 
 def final_rows(logs):
     changes = ", ".join(label for _, label, _ in adopted_changes(logs)) or "no change"
-    return [(f"combined ({changes})", best(logs, combined_grid(logs)))]
+    return [(f"combined ({changes})", best_row(logs, combined_grid(logs))[1])]
 
 
 def test_rows(logs):
@@ -354,8 +357,8 @@ def selected_variants(flag, values):
 def ideas_grid(logs):
     """The selected LSTM with the pooling and the truncation that did best on dev (three seeds), and each idea."""
     reference = final_rows(logs)[0][1]
-    pooling = best(logs, selected_variants("--pooling", ("max", "mean"))(logs), SEEDS)
-    truncation = best(logs, selected_variants("--truncation", ("tail", "head_tail"))(logs), SEEDS)
+    pooling = best_row(logs, selected_variants("--pooling", ("max", "mean"))(logs), SEEDS)[1]
+    truncation = best_row(logs, selected_variants("--truncation", ("tail", "head_tail"))(logs), SEEDS)[1]
     base = pooling + truncation[len(reference):]
     extra = " ".join(base[len(reference):]).replace("--", "") or "as it was"
     return [(f"selected LSTM, {extra}", base)] + [(label, replaced(base, extra)) for label, extra in IDEAS]
@@ -601,20 +604,25 @@ GROUPS += [
 # ---------------------------------------------------------------------------
 
 
-MEMBERS = ("new LSTM", "tf-idf", "MPNet")  # the ensembles' names for member_rows, in its order
+MEMBERS = ("new LSTM", "tf-idf", "MPNet", "MPNet tuned")  # the ensembles' names for member_rows, in its order
 
 
 def member_rows(logs):
-    """The members, one saved model per seed: the new LSTM, the linear baseline and MPNet with the recipe."""
-    return [new_test_rows(logs)[0], tfidf_rows(logs)[0], (f"{MPNET}, fine-tuned (recipe)", lm(MPNET))]
+    """The members, one saved model per seed: the new LSTM, the linear baseline, MPNet with the recipe and
+    MPNet with the tuned MiniLM's settings (saved by mpnet_long)."""
+    return [new_test_rows(logs)[0], tfidf_rows(logs)[0], (f"{MPNET}, fine-tuned (recipe)", lm(MPNET)),
+            ("MPNet, tuned MiniLM's settings, head and tail", tuned_mpnet(logs))]
 
 
-def ensemble(*members):
-    """A row that averages saved members (names of MEMBERS), each seed its own members."""
+def ensemble(*members, seeds=("{seed}",), weights=None):
+    """A row that averages saved members (names of MEMBERS): per seed, that seed's members, or every one of
+    `seeds` for each; weights "fit" fits them on dev."""
     def row(logs):
-        rows = member_rows(logs)
-        return " + ".join(members), [item for name in members
-                                     for item in ("--load_model", saved_folder(rows[MEMBERS.index(name)][1], "{seed}"))]
+        folders = [saved_folder(member_rows(logs)[MEMBERS.index(name)][1], seed) for name in members for seed in seeds]
+        label = " + ".join(members) + (f", seeds {'+'.join(seeds)}" if len(seeds) > 1 else "")
+        return (label + (", weights fitted on dev" if weights else ""),
+                [item for folder in folders for item in ("--load_model", folder)]
+                + (["--ensemble_weights", weights] if weights else []))
     return row
 
 
@@ -650,16 +658,41 @@ GROUPS += [
 # ---------------------------------------------------------------------------
 
 
-def mpnet_rows(logs):
-    """MPNet with the recipe (ensemble_members' runs: the CPU in bf16) first, then MPNet at the tuned MiniLM's
-    length, learning rate, batch size, epochs and schedule, keeping the head and the tail of a long review."""
-    tuned = replaced(lm_final_rows(logs)[0][1], lm(MPNET)[2:] + ["--truncation", "head_tail"])
-    return [member_rows(logs)[2], ("MPNet, tuned MiniLM's settings, head and tail", tuned)]
+def tuned_mpnet(logs):
+    """MPNet at the tuned MiniLM's length, learning rate, batch size, epochs and schedule, keeping the head and the
+    tail of a long review."""
+    return replaced(lm_final_rows(logs)[0][1], lm(MPNET)[2:] + ["--truncation", "head_tail"])
+
+
+def chosen_mpnet(logs):
+    """The name (in MEMBERS) of the MPNet that did better on dev over three seeds."""
+    recipe, tuned = member_rows(logs)[2:]
+    return "MPNet" if best_row(logs, [recipe, tuned], SEEDS) == recipe else "MPNet tuned"
+
+
+def seed_ensemble_rows(logs):
+    """Each configuration's saved models one seed at a time, and its three seeds averaged."""
+    return [row(logs) for name in ("MPNet", "MPNet tuned", "new LSTM")
+            for row in (ensemble(name), ensemble(name, seeds=("1", "2", "3")))]
+
+
+def weighted_rows(logs):
+    """The chosen MPNet alone, and with the new LSTM (and tf-idf), weights fitted on dev."""
+    mpnet = chosen_mpnet(logs)
+    return [ensemble(mpnet)(logs), ensemble(mpnet, "new LSTM", weights="fit")(logs),
+            ensemble(mpnet, "new LSTM", "tf-idf", weights="fit")(logs)]
 
 
 GROUPS += [
     Group("mpnet_long", "MPNet with the recipe against MPNet with the tuned MiniLM's settings at 256 tokens, head "
-          "and tail; both trained on the CPU in bf16 (dev)", mpnet_rows, save=True),
+          "and tail; both trained on the CPU in bf16 (dev)", lambda logs: member_rows(logs)[2:], save=True),
+    Group("mpnet_long_test", "Test set: the MPNet chosen on dev, against MPNet with the recipe (saved models)",
+          lambda logs: [ensemble(chosen_mpnet(logs))(logs), ensemble("MPNet")(logs)][:2 - (chosen_mpnet(logs) == "MPNet")],
+          test=True),
+    Group("seed_ensembles", "Seed ensembles: each configuration's three seeds averaged, against its single models",
+          seed_ensemble_rows, test=True, compare="pairs"),
+    Group("weighted_ensembles", "The chosen MPNet with the new LSTM and tf-idf, weights fitted on dev (so their dev "
+          "accuracy is not a fair estimate), against the MPNet alone", weighted_rows, test=True),
 ]
 GROUP_NAMES = [group.name for group in GROUPS]
 
@@ -675,15 +708,8 @@ def group_named(name):
 
 def data_hashes(data_dir):
     """sha256 of each data file found in data_dir, by the flag's name without dashes (train_file, ...)."""
-    hashes = {}
-    for flag, name in list(DATA_FILES.items()) + [("--test_file", TEST_FILE)]:
-        if os.path.exists(os.path.join(data_dir, name)):
-            digest = hashlib.sha256()
-            with open(os.path.join(data_dir, name), "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-            hashes[flag[2:]] = digest.hexdigest()
-    return hashes
+    return {flag[2:]: lfd.sha256_file(os.path.join(data_dir, name)) for flag, name in
+            list(DATA_FILES.items()) + [("--test_file", TEST_FILE)] if os.path.exists(os.path.join(data_dir, name))}
 
 
 def command(group, flags, seed, data_dir, results_dir):
@@ -707,11 +733,12 @@ def run_group(group, data_dir, results_dir, hashes, shard=(1, 1)):
     ran = 0
     index, count = shard
     logs = Logs(results_dir, hashes)
-    runs = [(label, flags, seed) for label, flags in group.configs(logs) for seed in group.seeds]
-    runs.sort(key=lambda run: logs.find(seeded(run[1], run[2]), run[2], group.test) is not None)  # unlogged first
+    runs = [(label, flags, seed) for label, flags in group.configs(logs) for seed in row_seeds(flags, group.seeds)]
+    runs = sorted(runs[index - 1::count], key=lambda run: logs.find(seeded(run[1], run[2]), run[2], group.test)
+                  is not None)  # the shard's unlogged runs first, then those rerun only to save their models
     for folder in [results_dir] + [SAVED_MODELS] * group.save + [PREDICTIONS] * group.predictions:
         os.makedirs(folder, exist_ok=True)  # the tool creates no folders
-    for label, flags, seed in runs[index - 1::count]:
+    for label, flags, seed in runs:
         flags = seeded(flags, seed)
         if (Logs(results_dir, hashes).find(flags, seed, group.test) is not None
                 and (not group.save or is_saved(saved_folder(flags, seed)))):

@@ -26,7 +26,7 @@ def test_help_lists_every_group():
     for text in ("--train_file", "--embeddings", "--recurrent_dropout", "cuDNN", "(default: 50)"):
         assert text in result.stdout
     # each flag is listed under the group of the families that read it
-    titles = {title + ":": name for name, (title, _) in lfd.GROUPS.items()}
+    titles = {title + ":": name for name, (title, _) in lfd.flag_groups().items()}
     group_of = {names[-1]: group for group, _, names, _ in lfd.FLAGS}
     group, listed = None, set()
     for line in result.stdout.splitlines():
@@ -37,7 +37,7 @@ def test_help_lists_every_group():
             assert group_of[flag] == group, flag
             listed.add(flag)
     assert listed == set(group_of)
-    assert all(title + ":" in result.stdout for title, _ in lfd.GROUPS.values())
+    assert all(title + ":" in result.stdout for title, _ in lfd.flag_groups().values())
 
 
 def outputs(corpus):
@@ -66,7 +66,7 @@ BAD_INPUT = {
     "missing predict file": (lambda c: ["--predict_file", str(c["dir"] / "none.txt")], "--predict_file .*no such file"),
     "missing embeddings": (lambda c: ["--embeddings", str(c["dir"] / "glove.json")], "--embeddings .*no such file"),
     "ragged embeddings": (lambda c: ["--embeddings", write(c, "r.json", '{"a": [1, 2], "b": [1]}')],
-                          "'b' has 1 dimensions"),
+                          "'b': 1 dimensions, expected 2"),
     "embeddings neither JSON nor text": (lambda c: ["--embeddings", write(c, "x.txt", "hello world\n")],
                                          "neither JSON nor"),
     "wrong embedding dimension": (lambda c: ["--embedding_dim", "300"],

@@ -1,4 +1,5 @@
-"""--load_model given more than once: an ensemble, the mean of the saved models' probabilities."""
+"""--load_model given more than once: an ensemble, the mean of the saved models' probabilities, or their
+weighted mean (--ensemble_weights, given or fitted on dev)."""
 
 import csv
 
@@ -16,6 +17,7 @@ def models(tmp_path_factory):
     common = ["--train_file", data["train"], "--dev_file", data["dev"]]
     for name, flags in (("svm", ["--model", "tfidf"]), ("logreg", ["--model", "tfidf", "--linear_model", "logreg"]),
                         ("sentiment", ["--model", "tfidf", "--task", "sentiment"]),
+                        ("few", ["--model", "tfidf", "--max_train_samples", "7", "--ngram_max", "1"]),
                         ("lstm", ["--lstm_units", "4", "--epochs", "2", "--max_seq_len", "8", "--embeddings", "none"])):
         data[name] = lfd.main(common + flags + ["--save_model", str(folder / name)])
         data[name]["folder"] = str(folder / name)
@@ -65,3 +67,47 @@ def test_models_of_other_labels_are_refused(models, capsys):
     assert exit_status.value.code == 2
     error = capsys.readouterr().err
     assert "its labels (neg, pos) or task differ" in error and len(error.strip().splitlines()) == 1
+
+
+def test_weights_decide_which_model_the_ensemble_follows(models):
+    svm, few = models["svm"], models["few"]
+    assert svm["results"]["dev"]["predicted"] != few["results"]["dev"]["predicted"]  # else weights could not matter
+    both = ["--load_model", svm["folder"], "--load_model", few["folder"], "--dev_file", models["dev"]]
+    for weights, follows in ((["1", "0"], svm), (["0", "3"], few)):
+        record = lfd.main(both + ["--ensemble_weights", *weights])
+        assert record["results"]["dev"]["predicted"] == follows["results"]["dev"]["predicted"], weights
+        assert record["train"]["weights"] == [float(w) / sum(map(float, weights)) for w in weights]
+        assert record["train"]["weights_from"] == "given"
+    mixed = lfd.main(both + ["--ensemble_weights", "0.7", "0.3"])
+    expected = 0.7 * probabilities(svm, models["dev"]) + 0.3 * probabilities(few, models["dev"])
+    assert mixed["results"]["dev"]["predicted"] == expected.argmax(axis=1).tolist()
+
+
+def test_weights_fitted_on_dev_lower_its_log_loss(models):
+    svm, few = models["svm"], models["few"]
+    record = lfd.main(["--load_model", svm["folder"], "--load_model", few["folder"], "--dev_file", models["dev"],
+                       "--ensemble_weights", "fit"])
+    weights = record["train"]["weights"]
+    assert record["train"]["weights_from"] == f"fitted on {models['dev']}"
+    assert sum(weights) == pytest.approx(1) and all(abs(w * 20 - round(w * 20)) < 1e-9 for w in weights)
+    members = np.array([probabilities(svm, models["dev"]), probabilities(few, models["dev"])])
+    gold = np.array(record["results"]["dev"]["gold"])
+
+    def loss(w):
+        return -np.log(np.tensordot(w, members, axes=1)[np.arange(len(gold)), gold]).mean()
+    assert all(loss(weights) <= loss(np.array([w, 1 - w])) + 1e-12 for w in np.linspace(0, 1, 21))
+
+
+def test_fit_weights_finds_the_member_that_knows():
+    gold = np.array([0, 1, 1, 0])
+    right, wrong = np.eye(2)[gold] * 0.9 + 0.05, np.eye(2)[1 - gold] * 0.9 + 0.05
+    assert lfd.fit_weights(np.array([wrong, right]), gold).tolist() == [0.0, 1.0]
+
+
+@pytest.mark.parametrize("weights", [["1"], ["1", "2", "3"], ["0", "0"], ["fit", "1"]])
+def test_weights_that_do_not_fit_the_models_are_refused(models, capsys, weights):
+    with pytest.raises(SystemExit) as exit_status:
+        lfd.main(["--load_model", models["svm"]["folder"], "--load_model", models["few"]["folder"],
+                  "--dev_file", models["dev"], "--ensemble_weights", *weights])
+    error = capsys.readouterr().err
+    assert exit_status.value.code == 2 and "--ensemble_weights" in error and len(error.strip().splitlines()) == 1

@@ -8,7 +8,7 @@ import pytest
 import lfd_assignment3 as lfd
 from conftest import write_corpus
 
-FAMILIES = ("lstm", "lm", "tfidf")
+FAMILIES = list(lfd.FAMILIES)
 
 
 def actions():
@@ -20,9 +20,10 @@ def test_every_flag_is_declared_once_with_a_family():
     assert len(dests) == len(set(dests))
     assert set(dests) == set(actions())  # the parser has no flag the table lacks
     for group, saved, names, _ in lfd.FLAGS:
-        assert group in lfd.GROUPS and set(lfd.GROUPS[group][1]) <= set(FAMILIES), names
+        assert group in lfd.flag_groups() and lfd.flag_groups()[group][1], names
         assert saved in (True, False)
-    assert set(lfd.FAMILY_DEFAULTS) == set(lfd.TRAIN_OR_LOAD) == set(FAMILIES)
+    assert FAMILIES == ["lstm", "lm", "tfidf"] and set(lfd.flag_groups()) == {"data", "training", "output", *FAMILIES}
+    assert lfd.flag_groups()["training"] == ("training (--model lstm and lm)", ["lstm", "lm"])
     # the per-family sets, as the checks and the saved models use them
     assert {"embeddings", "max_seq_len", "pooling", "backend"} <= lfd.family_flags("lstm") - lfd.family_flags("lm")
     assert "backend" not in lfd.family_flags("lstm", saved_only=True)

@@ -151,8 +151,8 @@ def test_padding_to_a_multiple_changes_shapes_not_predictions(corpus, tiny_lm, t
                               "--save_model", str(tmp_path / "model")))
     assert record["train"]["pad_to_multiple_of"] == 8
     import transformers
-    classifier = lfd.load_lm(transformers, str(tmp_path / "model"), record["train"]["model_config"], "cpu",
-                             "fp32", 4)
+    tokenizer, model = lfd.from_pretrained(transformers, str(tmp_path / "model"), "--load_model", False)
+    classifier = lfd.LmClassifier(model, tokenizer, record["train"]["model_config"], "cpu", "fp32", 4)
     texts = lfd.read_corpus(corpus["dev"], "category", "--dev_file", "dev").texts
     exact = classifier.predict_proba(texts)
     classifier.pad_to_multiple_of = 8

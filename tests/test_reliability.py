@@ -10,6 +10,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 import zipfile
 
 import numpy as np
@@ -54,7 +55,7 @@ def saved_lstm(saved):
     config = lfd.lstm_config(args, 4)
     vocabulary = [lfd.PAD_TOKEN, lfd.OOV_TOKEN] + "album lens novel the".split()
     model = lfd.build_lstm_model(keras, config, len(vocabulary), len(LABELS))
-    lfd.LstmClassifier(model, vocabulary, config).save(str(saved / "lstm"), LABELS, None)
+    lfd.save_model_folder(str(saved / "lstm"), lfd.LstmClassifier(model, vocabulary, config), LABELS, None)
     return saved / "lstm"
 
 
@@ -67,7 +68,7 @@ def saved_lm(saved, tiny_lm):  # noqa: F811
     args = lfd.build_parser().parse_args(["--model", "lm", "--lm_name", tiny_lm, "--max_length", "16"])
     lfd.apply_family_defaults(args, "lm")
     config = lfd.model_config(args)
-    lfd.LmClassifier(model, tokenizer, config, "cpu", "fp32", 8).save(str(saved / "lm"), LABELS, None)
+    lfd.save_model_folder(str(saved / "lm"), lfd.LmClassifier(model, tokenizer, config, "cpu", "fp32", 8), LABELS, None)
     return saved / "lm"
 
 
@@ -428,16 +429,12 @@ def test_c_sizes_that_exhaust_memory_and_infinite_numbers(capsys, data, tiny_lm)
     from conftest import embedding_table
     emb.write_text(json.dumps(embedding_table()))
     corpus = {"train": data["train"], "dev": data["dev"], "emb_json": str(emb)}
-    line = fails(capsys, base_args(corpus, "--max_seq_len", "1000000000"), r"--max_seq_len 1000000000.* GiB of memory")
-    assert float(re.search(r"about ([\d,.]+) GiB", line).group(1).replace(",", "")) > 100
-    fails(capsys, base_args(corpus, "--lstm_units", "2000000"), r"--lstm_units 2000000: .* GiB")
+    # An LSTM too large for memory: the library's own refusal, in one line, before any epoch
+    fails(capsys, base_args(corpus, "--max_seq_len", "1000000000"), r"MemoryError: Unable to allocate", status=1)
     fails(capsys, lm_args(data, tiny_lm, "--pad_to_multiple_of", "1000000000"),
           "--pad_to_multiple_of 1000000000: more than --max_length 16")
     fails(capsys, tfidf_args(data, "--C", "inf"), "--C: must be a finite number, got inf")
     fails(capsys, base_args(corpus, "--momentum", "nan", "--optimizer", "sgd"), "--momentum: must be a finite number")
-    args = lfd.build_parser().parse_args(["--max_seq_len", "400", "--bidirectional", "--lstm_layers", "2"])
-    lfd.apply_family_defaults(args, "lstm")
-    lfd.check_lstm_memory(lfd.lstm_config(args, 300), 10_000, 400_000, 32)  # GloVe 300-d on the course data fits
 
 
 def test_c_debug_shows_the_traceback_behind_the_line(data, tmp_path):
@@ -494,11 +491,12 @@ def test_c_a_full_disk_is_one_line_and_nothing_half_written(capsys, data, saved,
     keras = lfd.import_keras("jax")
     config = json.loads((saved_lstm / "lfd_config.json").read_text())["config"]
     with pytest.raises(lfd.InputError, match="could not be saved.*nothing was saved"):
-        lfd.load_lstm(keras, str(saved_lstm), config).save(str(full_disk / "lstm"), LABELS, None)
+        lfd.save_model_folder(str(full_disk / "lstm"), lfd.load_lstm(keras, str(saved_lstm), config), LABELS, None)
     config = json.loads((saved_lm / "lfd_config.json").read_text())["config"]
     with pytest.raises(lfd.InputError, match="could not be saved.*nothing was saved"):
         tokenizer, model = lfd.from_pretrained(transformers, str(saved_lm), "--load_model", False)
-        lfd.LmClassifier(model, tokenizer, config, "cpu", "fp32", 4).save(str(full_disk / "lm"), LABELS, None)
+        classifier = lfd.LmClassifier(model, tokenizer, config, "cpu", "fp32", 4)
+        lfd.save_model_folder(str(full_disk / "lm"), classifier, LABELS, None)
     assert snapshot(full_disk) == before
 
 
@@ -655,3 +653,163 @@ def test_e_ctrl_c_between_the_renames_exits_130_with_the_old_model_in_place(data
     model, before, result = save_stopped_between_renames(INTERRUPT_BETWEEN_RENAMES, data, saved, tmp_path)
     assert result.returncode == 130 and "interrupted; no output file was half-written" in result.stderr
     assert snapshot(model) == before and sorted(os.listdir(tmp_path)) == ["model"]
+
+
+# ---------------------------------------------------------------------------
+# F. The second sweep (issue 26): one test per case
+# ---------------------------------------------------------------------------
+
+
+def test_f1_a_pipe_fifo_or_stdin_gives_the_record_of_the_file(data, tmp_path):
+    by_file = main(tfidf_args(data))
+    with open(data["train"], "rb") as stdin:
+        piped = subprocess.run([sys.executable, SCRIPT, "--model", "tfidf", "--train_file", "/dev/stdin", "--dev_file",
+                                data["dev"], "--results_file", "-"], stdin=stdin, capture_output=True, text=True,
+                               timeout=300)
+    record = json.loads(piped.stdout.splitlines()[-1])
+    assert record["train"]["train_examples"] == by_file["train"]["train_examples"] == 36
+    assert record["data_sha256"]["train_file"] == by_file["data_sha256"]["train_file"] == lfd.sha256_file(data["train"])
+    fifo = tmp_path / "dev.fifo"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(["cp", data["dev"], str(fifo)])
+    through_fifo = main(tfidf_args(data)[:4] + ["--dev_file", fifo])
+    assert writer.wait(timeout=60) == 0
+    assert through_fifo["results"]["dev"] == by_file["results"]["dev"]
+    assert through_fifo["data_sha256"]["dev_file"] == by_file["data_sha256"]["dev_file"]
+
+
+def test_f2_a_saved_model_edited_or_incomplete_is_not_replaced(capsys, data, saved, tmp_path):
+    model = copy_model(saved / "tfidf", tmp_path)
+    (model / "terms.json").write_text('["my", "terms"]')
+    fails(capsys, tfidf_args(data, "--save_model", model), r"terms.json has changed since the model was saved "
+          r"\(its SHA-256 differs\); refusing to replace it")
+    assert (model / "terms.json").read_text() == '["my", "terms"]'
+    os.remove(model / "terms.json")
+    fails(capsys, tfidf_args(data, "--save_model", model), r"incomplete saved model \(terms.json is missing\); refusing")
+
+
+def test_f3_a_config_that_is_a_fifo_or_endless_is_not_read(capsys, data, tmp_path):
+    for name, make in (("fifo", lambda path: os.mkfifo(path)), ("zero", lambda path: os.symlink("/dev/zero", path))):
+        folder = tmp_path / name
+        folder.mkdir()
+        make(folder / "lfd_config.json")
+        fails(capsys, tfidf_args(data, "--save_model", folder), "lfd_config.json is not a regular file of a sane size")
+
+
+SLOW_LM = """
+import sys
+sys.path.insert(0, {root!r})
+import lfd_assignment3 as lfd
+lfd.make_trainer = (lambda make: lambda *a, **k: (__import__("time").sleep(600), make(*a, **k))[1])(lfd.make_trainer)
+lfd.main(sys.argv[1:])
+"""
+
+
+def scratch_folders(folder):
+    return [name for name in os.listdir(folder) if name.startswith(lfd.STAGING_PREFIX)]
+
+
+def start_slow_lm(data, tiny_lm, scratch):  # noqa: F811
+    """An LM run that stops inside its scratch folder (the Trainer's), in a process of its own."""
+    process = subprocess.Popen([sys.executable, "-c", SLOW_LM.format(root=os.path.dirname(SCRIPT)),
+                                *lm_args(data, tiny_lm)], env={**os.environ, "TMPDIR": str(scratch)},
+                               stderr=subprocess.PIPE, text=True)
+    for _ in range(600):
+        if scratch_folders(scratch):
+            return process
+        time.sleep(0.1)
+    raise AssertionError("the run made no scratch folder")
+
+
+def test_f4_sigterm_is_handled_like_ctrl_c_and_sigkill_cleaned_up_by_the_next_run(data, tiny_lm, tmp_path):  # noqa: F811
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    process = start_slow_lm(data, tiny_lm, scratch)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 143 and "terminated; no output file was half-written" in process.stderr.read()
+    assert scratch_folders(scratch) == []
+    process = start_slow_lm(data, tiny_lm, scratch)
+    process.kill()
+    process.wait(timeout=60)
+    left = scratch_folders(scratch)
+    assert len(left) == 1
+    result = subprocess.run([sys.executable, SCRIPT, *lm_args(data, tiny_lm, "--epochs", "1")],
+                            env={**os.environ, "TMPDIR": str(scratch)}, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and scratch_folders(scratch) == [], result.stderr
+
+
+def test_f6_a_results_file_hard_linked_into_a_model_is_refused(capsys, data, saved, tmp_path):
+    model = copy_model(saved / "tfidf", tmp_path)
+    os.link(model / "lfd_config.json", tmp_path / "r.jsonl")
+    before = snapshot(model)
+    fails(capsys, load(model, data) + ["--results_file", tmp_path / "r.jsonl"],
+          r"is the same file as .*lfd_config.json \(a hard link\)")
+    fails(capsys, tfidf_args(data, "--save_model", model, "--results_file", tmp_path / "r.jsonl"), "a hard link")
+    assert snapshot(model) == before
+
+
+@pytest.mark.parametrize("flag, path, message", [
+    ("--save_model", "m/.", "names no new folder"),
+    ("--results_file", "r.jsonl/", "names no file"),
+    ("--results_file", "nonexistent/dir/r.jsonl", "does not exist; create the folder first"),
+])
+def test_f7_an_output_path_that_cannot_be_written_is_refused_before_training(capsys, monkeypatch, data, tmp_path,
+                                                                              flag, path, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m").mkdir()
+    fails(capsys, tfidf_args(data, flag, path), message)
+    assert sorted(os.listdir(tmp_path)) == ["m"] and os.listdir(tmp_path / "m") == []
+
+
+def test_f8_a_saved_folder_keeps_its_mode_and_a_new_one_follows_the_umask(data, tmp_path):
+    (tmp_path / "private").mkdir(mode=0o700)
+    main(tfidf_args(data, "--save_model", tmp_path / "private"))
+    main(tfidf_args(data, "--save_model", tmp_path / "private"))  # replaced
+    umask = os.umask(0o022)
+    try:
+        main(tfidf_args(data, "--save_model", tmp_path / "new"))
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(os.stat(tmp_path / "private").st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(tmp_path / "new").st_mode) == 0o755
+    assert stat.S_IMODE(os.stat(tmp_path / "new" / "terms.json").st_mode) == 0o644
+
+
+def test_f10_an_unreachable_hub_fails_at_once_in_few_lines(data, tmp_path):
+    env = {key: value for key, value in os.environ.items() if key != "HF_HUB_OFFLINE"}
+    start = time.monotonic()
+    result = subprocess.run([sys.executable, SCRIPT, "--model", "lm", "--lm_name", "no-such-model-here",
+                             "--train_file", data["train"], "--dev_file", data["dev"]], capture_output=True, text=True,
+                            timeout=120, env={**env, "HF_ENDPOINT": "http://127.0.0.1:9", "HF_HOME": str(tmp_path)})
+    assert result.returncode == 2 and time.monotonic() - start < 30, result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 3 and "not in the Hugging Face cache" in result.stderr
+
+
+def test_f10_a_labelled_predict_file_is_refused_with_a_hint(capsys, data, saved):
+    fails(capsys, ["--load_model", saved / "tfidf", "--predict_file", data["dev"]],
+          "--predict_file .*every line starts with a label.*--test_file")
+
+
+MISSING = """
+import runpy, sys
+sys.modules[{module!r}] = None  # as if it were not installed
+sys.argv = [{script!r}, *{argv!r}]
+runpy.run_path({script!r}, run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("module, argv", [("numpy", ["--model", "tfidf"]), ("sklearn", ["--model", "tfidf"])])
+def test_f10_a_missing_requirement_names_it_and_the_install_command(data, module, argv):
+    def run(*extra):
+        code = MISSING.format(module=module, script=SCRIPT, argv=[*argv, *extra])
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert run("--help").returncode == 0
+    result = run("--train_file", data["train"], "--dev_file", data["dev"])
+    assert result.returncode == 1 and result.stderr.strip().splitlines() == [
+        f"lfd_assignment3.py: error: {module} is not installed: python -m pip install -r requirements.txt"]
+
+
+def test_f10_a_missing_default_data_file_says_where_it_was_looked_for(tmp_path):
+    result = run_cli("--model", "tfidf", cwd=tmp_path)
+    assert result.returncode == 2 and f"--train_file train.txt: no such file (looked for in the current folder, " \
+        f"{tmp_path})" in result.stderr

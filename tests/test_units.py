@@ -72,7 +72,7 @@ def test_read_embeddings_formats_agree(corpus, key):
 
 
 @pytest.mark.parametrize("content, message", [
-    ('{"a": [1, 2], "b": [1, 2, 3]}', "'b' has 3 dimensions, earlier words 2"),
+    ('{"a": [1, 2], "b": [1, 2, 3]}', "'b': 3 dimensions, expected 2"),
     ('{"a": [1, "x"]}', "not a list of numbers"),
     ('{"a": [1, 2]', "not valid JSON"),
     ('[1, 2]', "expected a JSON object"),
