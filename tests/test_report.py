@@ -96,6 +96,12 @@ def test_ensembles_load_the_members_a_saving_group_trained(tmp_path, monkeypatch
         assert [os.path.basename(member["loaded_from"]) for member in record["train"]["members"]] == [
             os.path.basename(experiments.saved_folder(flags, seed)) for flags in (unigrams, bigrams)]
     assert run(members) == 0 and run(both) == 0  # all logged and saved: nothing runs again
+    seeds = experiments.Group("seeds", "", lambda logs: [("uni, seeds 1+2", [
+        "--load_model", experiments.saved_folder(unigrams, "1"), "--load_model", experiments.saved_folder(unigrams, "2"),
+        "--ensemble_weights", "fit"])], seeds=(1, 2))
+    assert run(seeds) == 1 and run(seeds) == 0  # the same saved models for every seed: one run
+    record = json.loads(lines(results / "seeds.jsonl")[0])
+    assert record["train"]["weights_from"].startswith("fitted on ") and len(record["train"]["weights"]) == 2
     shutil.rmtree(experiments.saved_folder(bigrams, 2))
     assert run(both) == 0  # the ensemble is logged; its lost member is not needed
     assert run(members) == 1 and experiments.is_saved(experiments.saved_folder(bigrams, 2))
@@ -153,7 +159,8 @@ def fake_logs(tmp_path, accuracy_of):
         if group.name in ("smoke", "combined_lr_batch", "final", "test", "systems", "pooling", "truncation",
                           "lstm_ideas", "lstm_ideas_final", "lstm_new_lr_batch", "lstm_new_final",
                           "lstm_new_test", "ensemble_members", "ensembles", "ensembles_test",
-                          "ensemble_pair_test"):  # these build on the combined grid's runs
+                          "ensemble_pair_test", "mpnet_long", "mpnet_long_test", "seed_ensembles",
+                          "weighted_ensembles"):  # these build on the combined grid's runs
             continue
         for _, flags in group.configs(logs):
             for seed in group.seeds:
