@@ -160,138 +160,112 @@ WEIGHT = (lambda parse: lambda text: text if text == "fit" else parse(text))(WEI
 SHARED_GROUPS = {"data": "data", "training": "training", "output": "output and reuse"}
 SAVED = True
 FLAGS = [  # (group, saved, names, argparse options)
-    ("data", False, ("-i", "--train_file"), dict(default="train.txt", metavar="FILE", help=(
-        "training data, one review a line: <category> <sentiment> <id> <tokens...>"))),
-    ("data", False, ("-d", "--dev_file"), dict(default="dev.txt", metavar="FILE", help=(
-        "development data: early stopping and the dev evaluation"))),
+    ("data", False, ("-i", "--train_file"), dict(default="train.txt", metavar="FILE", help="training data, one review "
+        "a line: <category> <sentiment> <id> <tokens...>")),
+    ("data", False, ("-d", "--dev_file"), dict(default="dev.txt", metavar="FILE", help="development data: early "
+        "stopping and the dev evaluation")),
     ("data", False, ("-t", "--test_file"), dict(metavar="FILE", help="test data; evaluated only when given")),
-    ("data", False, ("--predict_file",), dict(metavar="FILE", help=(
-        "unlabelled raw texts, one a line (lowercased and tokenized like the corpus): predicted labels go to "
-        "--predictions_file, or to stdout"))),
-    ("data", SAVED, ("--task",), dict(choices=sorted(TASK_COLUMN), default="category", help=(
-        "label column: the 6 categories or pos/neg sentiment"))),
-    ("data", SAVED, ("--max_train_samples",), dict(type=POSITIVE_INT, metavar="N", help=(
-        "train on the first N training reviews only (a quick smoke run)"))),
-    ("data", SAVED, ("--seed",), dict(type=SEED, default=1, metavar="N", help=(
-        "random seed, applied before anything random"))),
-    ("lstm", SAVED, ("-e", "--embeddings"), dict(default="glove_reviews.json", metavar="FILE", help=(
-        "pretrained word vectors: JSON {word: [floats]} or word2vec/GloVe text (word v1 ... vn, optionally .gz); "
-        "'none' trains embeddings from random initialisation"))),
-    ("lstm", SAVED, ("--embedding_dim",), dict(type=POSITIVE_INT, metavar="N", help=(
-        "embedding size with --embeddings none (50 if not given); with a file it is the file's, and if given "
-        "must match it"))),
-    ("lstm", SAVED, ("--trainable_embeddings",), dict(action=BOOLEAN, default=False, help=(
-        "update the pretrained vectors during training (frozen otherwise); always on with --embeddings none"))),
-    ("lstm", SAVED, ("--max_seq_len",), dict(type=POSITIVE_INT, default=50, metavar="N", help=(
-        "tokens kept of each review (the course's cut-off is 50; the median review has about 100)"))),
-    ("lstm", SAVED, ("--padding",), dict(choices=("mask", "pre"), default="mask", help=(
-        "mask: pad at the end and mask padding out; pre: pad at the start, no mask (lets JAX and torch use "
-        "cuDNN on a GPU)"))),
-    ("lstm", SAVED, ("--dense_after_embedding",), dict(type=POSITIVE_INT, metavar="UNITS", help=(
-        "add a per-token dense layer (ReLU) of UNITS between embedding and LSTM"))),
-    ("lstm", SAVED, ("--lstm_layers",), dict(type=POSITIVE_INT, default=1, metavar="N", help=(
-        "stacked LSTM layers (all but the last return sequences)"))),
-    ("lstm", SAVED, ("--lstm_units",), dict(type=POSITIVE_INT, default=128, metavar="N", help=(
-        "units per LSTM layer (per direction with --bidirectional)"))),
-    ("lstm", SAVED, ("--bidirectional",), dict(action=BOOLEAN, default=False, help=(
-        "read each review in both directions"))),
-    ("lstm", SAVED, ("--dropout",), dict(type=FRACTION, default=0.0, metavar="RATE", help=(
-        "LSTM dropout: fraction of the input connections dropped at each step"))),
-    ("lstm", SAVED, ("--recurrent_dropout",), dict(type=FRACTION, default=0.0, metavar="RATE", help=(
-        "LSTM recurrent dropout: fraction of the recurrent state connections dropped (on a GPU this disables "
-        "the fused cuDNN kernel: much slower)"))),
-    ("lstm", SAVED, ("--pooling",), dict(choices=POOLINGS, default="last", help=(
-        "what the classifier reads: the last LSTM state (last), or the maximum (max) or mean (mean) of the last "
-        "layer's outputs over all steps of the review, padding excluded (max: Conneau et al. 2017's BiLSTM-max)"))),
-    ("lstm", SAVED, ("--output_dropout",), dict(type=FRACTION, default=0.0, metavar="RATE", help=(
-        "dropout before the softmax output layer"))),
-    ("lstm", SAVED, ("--optimizer",), dict(choices=tuple(KERAS_OPTIMIZERS), default="adam", help=(
-        "the Keras optimizer (the transformer trains with the Trainer's AdamW)"))),
-    ("lstm", SAVED, ("--momentum",), dict(type=NON_NEGATIVE, default=0.0, metavar="M", help=(
-        "momentum, for sgd and rmsprop only"))),
+    ("data", False, ("--predict_file",), dict(metavar="FILE", help="unlabelled raw texts, one a line (lowercased and "
+        "tokenized like the corpus): predicted labels go to --predictions_file, or to stdout")),
+    ("data", SAVED, ("--task",), dict(choices=sorted(TASK_COLUMN), default="category", help="label column: the 6 "
+        "categories or pos/neg sentiment")),
+    ("data", SAVED, ("--max_train_samples",), dict(type=POSITIVE_INT, metavar="N", help="train on the first N training "
+        "reviews only (a quick smoke run)")),
+    ("data", SAVED, ("--seed",), dict(type=SEED, default=1, metavar="N", help="random seed, applied first")),
+    ("lstm", SAVED, ("-e", "--embeddings"), dict(default="glove_reviews.json", metavar="FILE", help="pretrained word "
+        "vectors: JSON {word: [floats]} or word2vec/GloVe text (word v1 ... vn, optionally .gz); 'none' trains "
+        "embeddings from random initialisation")),
+    ("lstm", SAVED, ("--embedding_dim",), dict(type=POSITIVE_INT, metavar="N", help="embedding size with --embeddings "
+        "none (50 if not given); with a file it is the file's, and if given must match it")),
+    ("lstm", SAVED, ("--trainable_embeddings",), dict(action=BOOLEAN, default=False, help="update the pretrained "
+        "vectors during training (frozen otherwise); always on with --embeddings none")),
+    ("lstm", SAVED, ("--max_seq_len",), dict(type=POSITIVE_INT, default=50, metavar="N", help="tokens kept of each "
+        "review (the course's cut-off is 50; the median review has about 100)")),
+    ("lstm", SAVED, ("--padding",), dict(choices=("mask", "pre"), default="mask", help="mask: pad at the end and mask "
+        "padding out; pre: pad at the start, no mask (lets JAX and torch use cuDNN on a GPU)")),
+    ("lstm", SAVED, ("--dense_after_embedding",), dict(type=POSITIVE_INT, metavar="UNITS", help="add a per-token dense "
+        "layer (ReLU) of UNITS between embedding and LSTM")),
+    ("lstm", SAVED, ("--lstm_layers",), dict(type=POSITIVE_INT, default=1, metavar="N", help="stacked LSTM layers (all "
+        "but the last return sequences)")),
+    ("lstm", SAVED, ("--lstm_units",), dict(type=POSITIVE_INT, default=128, metavar="N", help="units per LSTM layer "
+        "(per direction with --bidirectional)")),
+    ("lstm", SAVED, ("--bidirectional",), dict(action=BOOLEAN, default=False, help="read reviews in both directions")),
+    ("lstm", SAVED, ("--dropout",), dict(type=FRACTION, default=0.0, metavar="RATE", help="LSTM dropout: fraction of "
+        "the input connections dropped at each step")),
+    ("lstm", SAVED, ("--recurrent_dropout",), dict(type=FRACTION, default=0.0, metavar="RATE", help="LSTM recurrent "
+        "state dropout (on a GPU this disables the fused cuDNN kernel: much slower)")),
+    ("lstm", SAVED, ("--pooling",), dict(choices=POOLINGS, default="last", help="what the classifier reads: the last "
+        "LSTM state (last), or the maximum (max) or mean (mean) of the last layer's outputs over all steps of the "
+        "review, padding excluded (max: Conneau et al. 2017's BiLSTM-max)")),
+    ("lstm", SAVED, ("--output_dropout",), dict(type=FRACTION, default=0.0, metavar="RATE", help="dropout before the "
+        "softmax output layer")),
+    ("lstm", SAVED, ("--optimizer",), dict(choices=tuple(KERAS_OPTIMIZERS), default="adam", help="the Keras optimizer "
+        "(the transformer trains with the Trainer's AdamW)")),
+    ("lstm", SAVED, ("--momentum",), dict(type=NON_NEGATIVE, default=0.0, metavar="M", help="sgd and rmsprop only")),
     ("lstm", SAVED, ("--clipnorm",), dict(type=POSITIVE, metavar="NORM", help="clip each gradient to this norm")),
-    ("lstm", False, ("--backend",), dict(choices=("auto",) + BACKENDS, default="auto", help=(
-        "Keras backend; auto honours KERAS_BACKEND, else takes the fastest installed one for the device "
-        "(CPU: jax, tensorflow, torch; GPU: tensorflow, jax, torch)"))),
-    ("lm", SAVED, ("--lm_name",), dict(default="bert-base-uncased", metavar="NAME_OR_DIR", help=(
-        "pretrained model: a local folder (config, weights, tokenizer) or a Hugging Face hub id, which offline "
-        "must already be in the cache"))),
-    ("lm", SAVED, ("--max_length",), dict(type=POSITIVE_INT, default=100, metavar="N", help=(
-        "subword tokens kept per review, special tokens included (longer ones are cut)"))),
-    ("lm", SAVED, ("--pad_to_max_length",), dict(action="store_true", help=(
-        "pad every review to --max_length (the usual recipe) instead of to the longest review of its batch: "
-        "the model reads the same tokens, only slower (README)"))),
-    ("lm", False, ("--pad_to_multiple_of",), dict(type=POSITIVE_INT, default=1, metavar="N", help=(
-        "round each batch's length up to a multiple of N tokens (8 suits the tensor cores of older GPUs)"))),
-    ("lm", SAVED, ("--group_by_length",), dict(action=BOOLEAN, default=True, help=(
-        "train on batches of reviews of similar length (in random order), so batches need little padding"))),
-    ("lm", SAVED, ("--lr_scheduler_type",), dict(choices=SCHEDULERS, default="linear", help=(
-        "learning-rate schedule after warm-up: constant, linear decay to 0, polynomial decay to --lr_end, "
-        "cosine"))),
-    ("lm", SAVED, ("--warmup_ratio",), dict(type=FRACTION, default=0.0, metavar="RATIO", help=(
-        "share of the training steps spent warming the learning rate up from 0"))),
-    ("lm", SAVED, ("--lr_end",), dict(type=NON_NEGATIVE, metavar="LR", help=(
-        "final learning rate of --lr_scheduler_type polynomial (default 1e-7)"))),
-    ("lm", SAVED, ("--lr_power",), dict(type=POSITIVE, metavar="P", help=(
-        "power of --lr_scheduler_type polynomial (default 1.0: linear to --lr_end)"))),
-    ("lm", SAVED, ("--gradient_accumulation_steps",), dict(type=POSITIVE_INT, default=1, metavar="N", help=(
-        "add up the gradients of N batches per update (effective batch N x --batch_size)"))),
-    ("lm", SAVED, ("--freeze_encoder",), dict(action="store_true", help=(
-        "train only the classification head: the pretrained encoder as a fixed feature extractor"))),
-    ("lm", False, ("--precision",), dict(choices=PRECISIONS, default="auto", help=(
-        "auto: bf16 where the hardware computes it natively (a GPU of compute capability 8.0 or later; a CPU "
-        "with AVX-512 BF16 or AMX), else fp16 on a GPU and fp32 on a CPU (emulated bf16 measured up to 20 times "
-        "slower; see README); the record says which and why"))),
-    ("lm", False, ("--trust_remote_code",), dict(action="store_true", help=(
-        "allow a model that ships its own Python code to run it (off: such models fail)"))),
-    ("lm", False, ("--eval_batch_size",), dict(type=POSITIVE_INT, default=64, metavar="N", help=(
-        "batch size for evaluation and prediction"))),
-    ("tfidf", SAVED, ("--linear_model",), dict(choices=("svm", "logreg"), default="svm", help=(
-        "svm: linear support vector machine (LinearSVC); logreg: logistic regression. Confidences are a softmax "
-        "of the decision scores (for svm not calibrated)"))),
-    ("tfidf", SAVED, ("-C", "--C"), dict(type=POSITIVE, default=1.0, metavar="C", help=(
-        "inverse regularisation strength of the linear model"))),
-    ("tfidf", SAVED, ("--ngram_max",), dict(type=POSITIVE_INT, default=2, metavar="N", help=(
-        "word n-grams of length 1 to N are the features"))),
-    ("tfidf", SAVED, ("--min_df",), dict(type=POSITIVE_INT, default=1, metavar="N", help=(
-        "keep n-grams that occur in at least N training reviews"))),
-    ("tfidf", SAVED, ("--sublinear_tf",), dict(action=BOOLEAN, default=True, help=(
-        "term frequency as 1 + log(tf) instead of the raw count"))),
-    ("training", SAVED, ("--truncation",), dict(choices=TRUNCATIONS, default="head", help=(
-        "which tokens a review longer than --max_seq_len or --max_length keeps: its start (head), its end "
-        "(tail), or the first quarter and the last three quarters (head_tail, after Sun et al. 2019)"))),
-    ("training", SAVED, ("--learning_rate",), dict(type=POSITIVE, metavar="LR", help=(
-        "peak learning rate (default: 1e-3 for lstm, 5e-5 for lm)"))),
-    ("training", SAVED, ("--weight_decay",), dict(type=NON_NEGATIVE, metavar="WD", help=(
-        "decoupled weight decay (if not given: lstm the optimizer's own, 0.004 for adamw, none for the others; "
-        "lm 0)"))),
-    ("training", SAVED, ("--batch_size",), dict(type=POSITIVE_INT, default=32, metavar="N", help=(
-        "training batch size"))),
-    ("training", SAVED, ("--epochs",), dict(type=POSITIVE_INT, metavar="N", help=(
-        "maximum epochs; early stopping may end training sooner (default: 50 for lstm, 1 for lm as in the "
-        "assignment)"))),
-    ("training", SAVED, ("--patience",), dict(type=COUNT, default=3, metavar="N", help=(
-        "stop after this many epochs without a lower dev loss and restore the best weights; 0 disables early "
-        "stopping"))),
-    ("output", False, ("--results_file",), dict(metavar="FILE", help=(
-        "append one JSON line per run: config, versions, data hashes, metrics, timings"))),
-    ("output", False, ("--predictions_file",), dict(metavar="FILE", help=(
-        "write a TSV (id, gold, predicted, confidence, text, split) of every evaluated or predicted review"))),
-    ("output", False, ("--confusion_png",), dict(metavar="FILE", help=(
-        "draw the confusion matrix of each evaluated split into this PNG"))),
-    ("output", False, ("--save_model",), dict(metavar="DIR", help=(
-        "save the trained model, vocabulary, labels and config into DIR"))),
-    ("output", False, ("--load_model",), dict(action="append", metavar="DIR", help=(
-        "skip training: load a model saved with --save_model and evaluate it on --dev_file/--test_file or label "
-        "--predict_file; given more than once, an ensemble: the mean of the models' probabilities"))),
-    ("output", False, ("--ensemble_weights",), dict(type=WEIGHT, nargs="+", metavar="W", help=(
-        "with --load_model given N times: N weights for the models' probabilities, in order (scaled to sum to 1; "
-        "default: equal), or 'fit': the weights (steps of 0.05) that give the lowest log loss on --dev_file"))),
-    ("output", False, ("--verbose",), dict(type=int, choices=(0, 1, 2), help=(
-        "training progress: 0 silent, 1 progress bar, 2 one line per epoch (default: 1 at a terminal, 2 when "
-        "output goes to a file or pipe)"))),
-    ("output", False, ("--debug",), dict(action="store_true", help=(
-        "after a one-line error, also show the traceback behind it (or set LFD_DEBUG=1)"))),
+    ("lstm", False, ("--backend",), dict(choices=("auto",) + BACKENDS, default="auto", help="Keras backend; auto "
+        "honours KERAS_BACKEND, else takes the fastest installed one for the device (CPU: jax, tensorflow, torch; GPU: "
+        "tensorflow, jax, torch)")),
+    ("lm", SAVED, ("--lm_name",), dict(default="bert-base-uncased", metavar="NAME_OR_DIR", help="pretrained model: a "
+        "local folder (config, weights, tokenizer) or a Hugging Face hub id, which offline must be in the cache")),
+    ("lm", SAVED, ("--max_length",), dict(type=POSITIVE_INT, default=100, metavar="N", help="subword tokens kept per "
+        "review, special tokens included")),
+    ("lm", SAVED, ("--pad_to_max_length",), dict(action="store_true", help="pad every review to --max_length (the "
+        "usual recipe) instead of to the longest review of its batch: the same tokens, only slower (README)")),
+    ("lm", False, ("--pad_to_multiple_of",), dict(type=POSITIVE_INT, default=1, metavar="N", help="round each batch's "
+        "length up to a multiple of N tokens (8 suits the tensor cores of older GPUs)")),
+    ("lm", SAVED, ("--group_by_length",), dict(action=BOOLEAN, default=True, help="train on batches of reviews of "
+        "similar length (in random order), so batches need little padding")),
+    ("lm", SAVED, ("--lr_scheduler_type",), dict(choices=SCHEDULERS, default="linear", help="learning-rate schedule "
+        "after warm-up: constant, linear decay to 0, polynomial decay to --lr_end, cosine")),
+    ("lm", SAVED, ("--warmup_ratio",), dict(type=FRACTION, default=0.0, metavar="RATIO", help="share of the training "
+        "steps spent warming the learning rate up from 0")),
+    ("lm", SAVED, ("--lr_end",), dict(type=NON_NEGATIVE, metavar="LR", help="final learning rate of "
+        "--lr_scheduler_type polynomial (default 1e-7)")),
+    ("lm", SAVED, ("--lr_power",), dict(type=POSITIVE, metavar="P", help="power of --lr_scheduler_type polynomial "
+        "(default 1.0: linear to --lr_end)")),
+    ("lm", SAVED, ("--gradient_accumulation_steps",), dict(type=POSITIVE_INT, default=1, metavar="N", help="add up the "
+        "gradients of N batches per update (effective batch N x --batch_size)")),
+    ("lm", SAVED, ("--freeze_encoder",), dict(action="store_true", help="train only the classification head")),
+    ("lm", False, ("--precision",), dict(choices=PRECISIONS, default="auto", help="auto: bf16 where the hardware "
+        "computes it natively (a GPU of compute capability 8.0 or later; a CPU with AVX-512 BF16 or AMX), else fp16 on "
+        "a GPU, fp32 on a CPU (emulated bf16 measured up to 20 times slower; README); the record says which and why")),
+    ("lm", False, ("--trust_remote_code",), dict(action="store_true", help="run a model's own code (else it fails)")),
+    ("lm", False, ("--eval_batch_size",), dict(type=POSITIVE_INT, default=64, metavar="N", help="eval/predict batch")),
+    ("tfidf", SAVED, ("--linear_model",), dict(choices=("svm", "logreg"), default="svm", help="svm: linear support "
+        "vector machine (LinearSVC); logreg: logistic regression. Confidences: a softmax "
+        "of the decision scores (svm: uncalibrated)")),
+    ("tfidf", SAVED, ("-C", "--C"), dict(type=POSITIVE, default=1.0, metavar="C", help="1 / regularisation strength")),
+    ("tfidf", SAVED, ("--ngram_max",), dict(type=POSITIVE_INT, default=2, metavar="N", help="word 1- to N-grams")),
+    ("tfidf", SAVED, ("--min_df",), dict(type=POSITIVE_INT, default=1, metavar="N", help="n-grams in >= N reviews")),
+    ("tfidf", SAVED, ("--sublinear_tf",), dict(action=BOOLEAN, default=True, help="tf as 1 + log(tf), not raw count")),
+    ("training", SAVED, ("--truncation",), dict(choices=TRUNCATIONS, default="head", help="which tokens a review "
+        "longer than --max_seq_len or --max_length keeps: its start (head), its end (tail), or the first quarter and "
+        "the last three quarters (head_tail, after Sun et al. 2019)")),
+    ("training", SAVED, ("--learning_rate",), dict(type=POSITIVE, metavar="LR", help="peak learning rate (default: "
+        "1e-3 for lstm, 5e-5 for lm)")),
+    ("training", SAVED, ("--weight_decay",), dict(type=NON_NEGATIVE, metavar="WD", help="decoupled weight decay (if "
+        "not given: lstm the optimizer's own, 0.004 for adamw, none for the others; lm 0)")),
+    ("training", SAVED, ("--batch_size",), dict(type=POSITIVE_INT, default=32, metavar="N", help="train batch size")),
+    ("training", SAVED, ("--epochs",), dict(type=POSITIVE_INT, metavar="N", help="maximum epochs; early stopping may "
+        "end training sooner (default: 50 for lstm, 1 for lm as in the assignment)")),
+    ("training", SAVED, ("--patience",), dict(type=COUNT, default=3, metavar="N", help="stop after this many epochs "
+        "without a lower dev loss and restore the best weights; 0 disables early stopping")),
+    ("output", False, ("--results_file",), dict(metavar="FILE", help="append one JSON line per run: config, versions, "
+        "data hashes, metrics, timings")),
+    ("output", False, ("--predictions_file",), dict(metavar="FILE", help="write a TSV (id, gold, predicted, "
+        "confidence, text, split) of every evaluated or predicted review")),
+    ("output", False, ("--confusion_png",), dict(metavar="FILE", help="each evaluated split's confusion matrix (PNG)")),
+    ("output", False, ("--save_model",), dict(metavar="DIR", help="save the model, vocabulary, labels, config in DIR")),
+    ("output", False, ("--load_model",), dict(action="append", metavar="DIR", help="skip training: load a model saved "
+        "with --save_model and evaluate it on --dev_file/--test_file or label --predict_file; given more than once, an "
+        "ensemble: the mean of the models' probabilities")),
+    ("output", False, ("--ensemble_weights",), dict(type=WEIGHT, nargs="+", metavar="W", help="with --load_model given "
+        "N times: N weights for the models' probabilities, in order (scaled to sum to 1; default: equal), or 'fit': "
+        "the weights (steps of 0.05) that give the lowest log loss on --dev_file")),
+    ("output", False, ("--verbose",), dict(type=int, choices=(0, 1, 2), help="training progress: 0 silent, 1 progress "
+        "bar, 2 one line per epoch (default: 1 at a terminal, 2 when output goes to a file or pipe)")),
+    ("output", False, ("--debug",), dict(action="store_true", help="show an error's traceback too (or LFD_DEBUG=1)")),
 ]
 
 
