@@ -34,6 +34,7 @@ Run `python lfd_assignment3.py --help` for every option.
 """
 
 import argparse
+import collections
 import contextlib
 import csv
 import datetime
@@ -95,9 +96,7 @@ KERAS_OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "
                     "nadam": "Nadam", "adamax": "Adamax", "adadelta": "Adadelta"}
 MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
 SCHEDULERS = ("constant", "linear", "polynomial", "cosine")
-# Which tokens a review longer than --max_seq_len or --max_length keeps: its start, its end, or the
-# first quarter and the last three quarters (Sun et al. 2019 kept 128 + 382 of BERT's 512).
-TRUNCATIONS = ("head", "tail", "head_tail")
+TRUNCATIONS = ("head", "tail", "head_tail")  # what a long review keeps (--truncation; Sun et al. 2019: 128 + 382)
 POOLINGS = ("last", "max", "mean")  # how the LSTM's outputs become one vector per review
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # CPU features that compute bf16 natively; elsewhere torch emulates bf16, up to 20 times slower than fp32.
@@ -322,8 +321,7 @@ def build_parser():
 
 
 def explicit_flags(parser, argv):
-    """The destinations of the options that argv gives, as argparse itself reads them, so that
-    glued forms (-C5, -iFILE, --seed=3) count like spaced ones."""
+    """The destinations of the options argv gives, as argparse reads them (glued -C5, -iFILE, --seed=3 too)."""
     defaults = [(action, action.default) for action in parser._actions]
     try:
         for action, _ in defaults:
@@ -392,7 +390,6 @@ def apply_family_defaults(args, family):
 @dataclass
 class Split:
     """One data file: ids, token lists and (unless unlabelled) gold label strings."""
-
     name: str
     path: str
     ids: list
@@ -402,9 +399,7 @@ class Split:
 
 @dataclass
 class Data:
-    """What the families share: the splits, the label order (sorted, from train) and the SHA-256
-    of every input file, taken when it was read."""
-
+    """What the families share: the splits, the label order (sorted, from train), each input's SHA-256 as read."""
     label_order: list
     splits: dict = field(default_factory=dict)
     sha256: dict = field(default_factory=dict)
@@ -415,8 +410,7 @@ class Data:
 
 
 class Hashed(io.RawIOBase):
-    """A binary stream that takes the SHA-256 of the bytes read through it: a file, a pipe or /dev/stdin is
-    read once, and the bytes parsed are the bytes hashed."""
+    """A binary stream that hashes what is read through it: an input is read once, the bytes parsed are hashed."""
 
     def __init__(self, raw):
         self.raw, self.digest = raw, hashlib.sha256()
@@ -475,8 +469,7 @@ def read_corpus(path, task, flag, name, hashes=None):
 
 
 def tokenize(text):
-    """Lowercase and tokenize raw text the way the corpus is: punctuation, n't and 's
-    split off. Text tokenized that way already comes back unchanged."""
+    """Lowercase and tokenize raw text as the corpus is (punctuation, n't, 's split off); idempotent."""
     text = CONTRACTION.sub(r"\1 \2", text.lower())
     return PUNCTUATION.sub(r" \1 ", text).split()
 
@@ -500,13 +493,11 @@ def read_unlabelled(path, task, labels, hashes=None):
 
 
 def read_data(args, label_order=None):
-    """Read every data file the flags name, each once (its SHA-256 taken as it is read); labels are sorted and
-    fit on train only."""
+    """Read every data file the flags name, each once and hashed as read; labels sorted, fit on train only."""
     data = Data(label_order)
     if label_order is None:
         train = read_corpus(args.train_file, args.task, "--train_file", "train", data.sha256)
-        if args.max_train_samples:
-            keep = args.max_train_samples
+        if keep := args.max_train_samples:
             train = Split("train", train.path, train.ids[:keep], train.texts[:keep], train.labels[:keep])
         data.label_order = sorted(set(train.labels))
         if len(data.label_order) < 2:
@@ -527,9 +518,8 @@ def read_data(args, label_order=None):
 
 
 def read_embeddings(path, flag="--embeddings", hashes=None):
-    """Word vectors from the course's JSON ({word: [floats]}) or word2vec/GloVe text (`word v1 ... vn` lines, an
-    optional `<count> <dimension>` header first), gzipped or not: (words, float32 matrix). A repeated word keeps
-    its first vector."""
+    """(words, float32 matrix) from the course's JSON {word: [floats]} or word2vec/GloVe text (`word v1 ... vn`,
+    an optional `<count> <dimension>` header), gzipped or not. A repeated word keeps its first vector."""
     with reading(path, flag, hashes, "embeddings") as handle:
         start = handle.read(1 << 12)
         if start.lstrip()[:1] in ("{", "["):
@@ -593,10 +583,8 @@ def text_vectors(lines, path, flag):
 def evaluate(gold, predicted, labels):
     """Accuracy, macro F1, per-class precision/recall/F1/support and the confusion matrix."""
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
-
     ids = list(range(len(labels)))
-    precision, recall, f1, support = precision_recall_fscore_support(
-        gold, predicted, labels=ids, zero_division=0)
+    precision, recall, f1, support = precision_recall_fscore_support(gold, predicted, labels=ids, zero_division=0)
     return {
         "accuracy": float(np.mean(np.asarray(gold) == np.asarray(predicted))),
         "macro_f1": float(np.mean(f1)),
@@ -627,10 +615,8 @@ def format_metrics(name, metrics, labels):
 def draw_confusion(path, results, labels):
     """One panel per evaluated split, counts written in the cells."""
     import matplotlib
-
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
     names = list(results)
     figure, axes = plt.subplots(1, len(names), figsize=(5.2 * len(names), 4.6), squeeze=False)
     for axis, name in zip(axes[0], names, strict=True):
@@ -638,9 +624,7 @@ def draw_confusion(path, results, labels):
         axis.imshow(matrix, cmap="Blues")
         axis.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
         axis.set_yticks(range(len(labels)), labels)
-        axis.set_xlabel("predicted")
-        axis.set_ylabel("gold")
-        axis.set_title(f"{name}: accuracy {results[name]['accuracy']:.3f}")
+        axis.set(xlabel="predicted", ylabel="gold", title=f"{name}: accuracy {results[name]['accuracy']:.3f}")
         for (row, column), count in np.ndenumerate(matrix):
             axis.text(column, row, str(count), ha="center", va="center",
                       color="white" if count > matrix.max() / 2 else "black")
@@ -682,9 +666,7 @@ def write_predictions(path, data, probabilities):
 
 @dataclass
 class Trained:
-    """What a family's train_or_load returns: the classifier, the record's "train" part (timings, history,
-    parameters) and where it ran."""
-
+    """What a family's train_or_load returns: the classifier, the record's "train" part, and where it ran."""
     classifier: "Classifier"
     info: dict
     backend: str
@@ -693,8 +675,7 @@ class Trained:
 
 
 def evaluate_splits(data, probabilities):
-    """The scores of every labelled split, with the gold and predicted label ids in file order (for paired
-    significance tests between runs)."""
+    """Every labelled split's scores, with gold and predicted ids in file order (for paired significance tests)."""
     results = {}
     for name, probs in probabilities.items():
         split = data.splits[name]
@@ -709,16 +690,14 @@ def build_record(args, data, results, trained, predict_seconds, commit, argv):
     """The run record: the config, where it ran, versions, data hashes, every score, timings, the commit."""
     return {
         "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "command": [PROG] + list(argv), "config": vars(args), "family": args.model,
-        "backend": trained.backend, "device": trained.device,
-        "versions": library_versions(["numpy", "scikit-learn"] + trained.libraries), "git_commit": commit,
-        "data_sha256": data.sha256, "labels": data.label_order, "splits_evaluated": sorted(results),
-        "test_evaluated": "test" in results, "results": results, "train": trained.info,
-        "predict_seconds": predict_seconds,
+        "command": [PROG] + list(argv), "config": vars(args), "family": args.model, "backend": trained.backend,
+        "device": trained.device, "versions": library_versions(["numpy", "scikit-learn"] + trained.libraries),
+        "git_commit": commit, "data_sha256": data.sha256, "labels": data.label_order,
+        "splits_evaluated": sorted(results), "test_evaluated": "test" in results, "results": results,
+        "train": trained.info, "predict_seconds": predict_seconds,
         "predict_examples_per_second": {name: round(results[name]["examples"] / seconds, 1)
                                         for name, seconds in predict_seconds.items() if seconds and name in results},
-        "peak_memory_mib": peak_memory_mib(), "gpu_peak_memory_mib": gpu_peak_memory_mib(),
-    }
+        **peak_memory()}
 
 
 def report(args, data, probabilities, record):
@@ -746,10 +725,7 @@ def report(args, data, probabilities, record):
 
 
 def git_commit():
-    """The script's git commit, with '-dirty' when the script differs from it; None outside git.
-
-    Only the script counts: logs that a sweep appends to in the same checkout do not make it dirty.
-    """
+    """The script's git commit, '-dirty' if the script (only it: not the logs beside it) differs; None outside git."""
     script = os.path.abspath(__file__)
     folder = os.path.dirname(script)
     try:
@@ -770,20 +746,12 @@ def library_versions(names):
     return versions
 
 
-def gpu_peak_memory_mib():
-    """Peak GPU memory torch allocated in this run (None without torch or a GPU)."""
-    torch = sys.modules.get("torch")
-    if torch is None or not torch.cuda.is_available():
-        return None
-    return round(torch.cuda.max_memory_allocated() / 2**20, 1)
-
-
-def peak_memory_mib():
-    """Peak resident memory of this process (None where the resource module is missing)."""
-    if resource is None:
-        return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
+def peak_memory():
+    """The peak resident memory of this process and the peak GPU memory torch allocated (None where not known)."""
+    torch, unit = sys.modules.get("torch"), 2**20 if sys.platform == "darwin" else 2**10
+    peak = resource and round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / unit, 1)
+    gpu = round(torch.cuda.max_memory_allocated() / 2**20, 1) if torch and torch.cuda.is_available() else None
+    return {"peak_memory_mib": peak, "gpu_peak_memory_mib": gpu}
 
 
 # ---------------------------------------------------------------------------
@@ -828,13 +796,11 @@ def restore(folder, target):
 
 
 def recover(parent):
-    """Remove what killed runs left in `parent`: each staging folder whose marker no live run holds,
-    after putting back a model it had set aside. Without file locks (Windows) nothing tells a killed
-    run's folder from a live one's, so nothing is touched."""
+    """Remove each staging folder in `parent` whose marker no live run holds, after putting back a model it had
+    set aside. Without file locks (Windows) a killed run's folder looks like a live one's: nothing is touched."""
     with contextlib.suppress(OSError):
         for entry in os.listdir(parent) if fcntl is not None else []:
-            folder = os.path.join(parent, entry)
-            marker = os.path.join(folder, MARKER)
+            folder, marker = os.path.join(parent, entry), os.path.join(parent, entry, MARKER)
             if not entry.startswith(STAGING_PREFIX) or os.path.islink(folder) or not os.path.isfile(marker):
                 continue
             handle = os.open(marker, os.O_RDONLY | os.O_NOFOLLOW)
@@ -853,8 +819,7 @@ def recover(parent):
 
 @contextlib.contextmanager
 def atomic_path(path):
-    """Yield a temporary path beside `path`; on success it replaces `path` in one rename, keeping the old
-    file's permissions (through a symlink, the file it points to)."""
+    """Yield a temporary path beside `path`, which replaces it on success, with its permissions (a symlink's target)."""
     path = os.path.realpath(path)
     with staging(os.path.dirname(path)) as folder:
         temporary = os.path.join(folder, "new-" + os.path.basename(path))
@@ -913,16 +878,14 @@ def inodes(paths):
 
 
 def check_output_paths(args):
-    """Fail before training, not after, when an output cannot or must not be written: its folder exists
-    (never created), it is a regular file or absent ('-' is stdout for --results_file and --predictions_file),
-    never an input or a hard link of one, never inside or around an input or another output."""
+    """Fail before training when an output cannot or must not be written: its folder exists (never created), it
+    is a regular file or absent ('-': stdout for --results_file and --predictions_file), never an input or a hard
+    link of one, never inside or around an input or another output."""
     inputs = [args.train_file, args.dev_file, args.test_file, args.predict_file, *(args.load_model or [])]
-    if not args.load_model:
-        inputs += [getattr(args, name) for name in FAMILIES[args.model].inputs]
+    inputs += [] if args.load_model else [getattr(args, name) for name in FAMILIES[args.model].inputs]
     inputs = [os.path.realpath(path) for path in inputs if path and os.path.exists(path)]
-    outputs = [(flag, getattr(args, flag[2:])) for flag in
-               ("--results_file", "--predictions_file", "--confusion_png", "--save_model")]
-    outputs, written = [(flag, path) for flag, path in outputs if path and path != "-"], []
+    flags, written = ("--results_file", "--predictions_file", "--confusion_png", "--save_model"), []
+    outputs = [(flag, getattr(args, flag[2:])) for flag in flags if getattr(args, flag[2:]) not in (None, "", "-")]
     taken = inodes(inputs + [os.path.realpath(args.save_model)] if args.save_model else inputs)
     for flag in ("--confusion_png", "--save_model"):
         if getattr(args, flag[2:]) == "-":
@@ -932,8 +895,7 @@ def check_output_paths(args):
         if os.path.basename(path.rstrip("/") if model else path) in ("", ".", ".."):
             raise InputError(f"{flag} {path}: names no {'new folder' if model else 'file'}; give a name of its own")
         real = os.path.realpath(path)
-        parent = os.path.dirname(real)
-        if not os.path.isdir(parent):
+        if not os.path.isdir(parent := os.path.dirname(real)):
             raise InputError(f"{flag} {path}: {parent} " + ("is a file, not a folder" if os.path.exists(parent)
                                                             else "does not exist; create the folder first"))
         if not os.access(parent, os.W_OK):
@@ -941,8 +903,7 @@ def check_output_paths(args):
         recover(parent)
         if real in inputs:
             raise InputError(f"{flag} {path}: is an input of this run; refusing to overwrite it")
-        near = [p for p in inputs + written if inside(real, p) or inside(p, real)]
-        if near:
+        if near := [p for p in inputs + written if inside(real, p) or inside(p, real)]:
             where = "lies inside" if inside(real, near[0]) else "holds"
             what = "an input" if near[0] in inputs else "another output"
             raise InputError(f"{flag} {path}: {where} {near[0]}, {what} of this run; write it elsewhere")
@@ -953,26 +914,21 @@ def check_output_paths(args):
         elif os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
             raise InputError(f"{flag} {path}: is not a regular file (a device, pipe or socket); give a file"
                              + (", or - for stdout" if flag != "--confusion_png" else ""))
-        else:
-            linked = os.path.exists(real) and taken.get((os.stat(real).st_dev, os.stat(real).st_ino))
-            if linked:
-                raise InputError(f"{flag} {path}: is the same file as {linked} (a hard link), which this run reads "
-                                 "or saves")
+        elif linked := os.path.exists(real) and taken.get((os.stat(real).st_dev, os.stat(real).st_ino)):
+            raise InputError(f"{flag} {path}: is the same file as {linked} (a hard link), which this run reads "
+                             "or saves")
         written.append(real)
 
 
 def folder_files(folder):
     """Every file (and link) under folder, relative and '/'-separated; links are not followed."""
-    found = []
-    for root, dirs, files in os.walk(folder):
-        for name in files + [d for d in dirs if os.path.islink(os.path.join(root, d))]:
-            found.append(os.path.relpath(os.path.join(root, name), folder).replace(os.sep, "/"))
-    return sorted(found)
+    return sorted(os.path.relpath(os.path.join(root, name), folder).replace(os.sep, "/")
+                  for root, dirs, files in os.walk(folder)
+                  for name in files + [d for d in dirs if os.path.islink(os.path.join(root, d))])
 
 
 def check_model_folder(path):
-    """--save_model replaces only an empty folder or a complete, unchanged model saved by this version, so
-    nothing of the user's is lost."""
+    """--save_model replaces only an empty folder or a complete, unchanged model saved by this version."""
     if os.path.islink(path.rstrip("/")):
         raise InputError(f"--save_model {path}: is a symbolic link; give the folder itself")
     if not os.path.lexists(path):
@@ -995,10 +951,9 @@ def config_digest(saved):
 
 
 def save_model_folder(folder, classifier, labels, training):
-    """Let the classifier write its files into a staging folder, add lfd_config.json (the format, the
-    family, the labels, the config and the SHA-256 of every file and of itself), then rename it into place.
-    An old model is set aside first and removed only once the new one is in place: an interruption leaves
-    one of them, never neither (a killed run's is put back by the next run)."""
+    """The classifier's files and lfd_config.json (format, family, labels, config, every file's SHA-256 and its
+    own) written in a staging folder, renamed into place. An old model is set aside first and removed once the
+    new one is in place: an interruption leaves one of them, never neither (the next run puts a killed run's back)."""
     folder = os.path.abspath(folder)
     try:
         with staging(os.path.dirname(folder), os.path.basename(folder)) as stage:
@@ -1026,14 +981,13 @@ def save_model_folder(folder, classifier, labels, training):
 
 
 def read_saved_model(folder, flag="--load_model"):
-    """A saved model's lfd_config.json, checked: made by this version of the tool, every value valid for
-    its flag, every file listed there, unchanged (SHA-256), and no other. A one-line error says what is wrong."""
+    """A saved model's lfd_config.json, checked: made by this version of the tool, every value valid for its flag,
+    every file listed there, unchanged (SHA-256), and no other."""
     where = f"{flag} {folder}"
     recover(os.path.dirname(os.path.abspath(folder)))  # a model an interrupted save had set aside comes back
     if not os.path.isdir(folder):
         raise InputError(f"{where}: " + ("is a file, not a folder" if os.path.exists(folder) else "no such folder"))
-    path = os.path.join(folder, SAVED_CONFIG)
-    if not os.path.exists(path):
+    if not os.path.exists(path := os.path.join(folder, SAVED_CONFIG)):
         raise InputError(f"{where}: not a saved model (no {SAVED_CONFIG})")
     if not stat.S_ISREG(os.stat(path).st_mode) or os.stat(path).st_size > MAX_CONFIG_BYTES:
         raise InputError(f"{where}: {SAVED_CONFIG} is not a regular file of a sane size")
@@ -1055,8 +1009,7 @@ def read_saved_model(folder, flag="--load_model"):
             raise InputError(f"{where}: incomplete saved model ({name} is missing)")
         if sha256_file(os.path.join(folder, name)) != digest:
             raise InputError(f"{where}: {name} has changed since the model was saved (its SHA-256 differs)")
-    foreign = [name for name in present if name != SAVED_CONFIG and name not in saved["files"]]
-    if foreign:
+    if foreign := [name for name in present if name != SAVED_CONFIG and name not in saved["files"]]:
         raise InputError(f"{where}: holds {foreign[0]}, which was not saved with the model")
     return {**saved, "folder": folder}
 
@@ -1101,14 +1054,6 @@ def apply_saved_flags(args, saved):
     return args
 
 
-def check_ensemble(saved):
-    """Models averaged together must name the same labels in the same order, for the same task."""
-    first = saved[0]
-    for other in saved[1:]:
-        if (other["labels"], other["config"]["task"]) != (first["labels"], first["config"]["task"]):
-            raise InputError(f"--load_model {other['folder']}: its labels ({', '.join(other['labels'])}) or task "
-                             f"differ from those of {first['folder']}; an ensemble averages models of the same labels")
-
 
 # ---------------------------------------------------------------------------
 # The model families: what run() needs of each
@@ -1116,9 +1061,9 @@ def check_ensemble(saved):
 
 
 class Classifier(Protocol):
-    """A trained model of one family, as its section's train_or_load_<family>(args, data, saved) returns it
-    inside a Trained. To add a fourth family: write its section (a classifier with these members, and its
-    train_or_load), declare its flags in FLAGS under a group named after it, and add its entry to FAMILIES."""
+    """A trained model of one family, in the Trained its train_or_load_<family>(args, data, saved) returns. A
+    fourth family: its section (such a classifier, its train_or_load), its flags in FLAGS under its name, its
+    FAMILIES entry."""
 
     family: str  # its name in FAMILIES: the --model that trains it
     config: dict  # everything needed to rebuild it: its family's saved flags, and what training found
@@ -1147,16 +1092,13 @@ def first_line(error):
     return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
 
 
-def check_converged(curves):
-    """A training loss that went NaN or infinite is no result: refuse it before anything is saved or logged."""
+def check_converged(curves, patience=0, epochs_run=0):
+    """Refuse a training loss that went NaN or infinite, before anything is saved or logged; return the epoch whose
+    weights early stopping kept: the lowest dev loss (without early stopping, the last)."""
     if curves["loss"] and not math.isfinite(curves["loss"][-1]):
         raise InputError(f"training diverged: the training loss is {curves['loss'][-1]} after epoch "
                          f"{len(curves['loss'])}; nothing was saved or logged (try a lower --learning_rate)")
-
-
-def best_epoch(curves, patience, epochs_run):
-    """The epoch whose weights early stopping kept: the lowest dev loss (without early stopping, the last)."""
-    return int(np.argmin(curves["val_loss"])) + 1 if curves["val_loss"] and patience else epochs_run
+    return int(np.argmin(curves["val_loss"])) + 1 if curves.get("val_loss") and patience else epochs_run
 
 
 # ---------------------------------------------------------------------------
@@ -1191,11 +1133,10 @@ def import_keras(backend):
     os.environ["KERAS_BACKEND"] = backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if backend != "tensorflow" and "tensorflow" not in sys.modules:
-        # Keras imports TensorFlow, when installed, just to seed it and to check types
-        # while saving: seconds and a gigabyte that a JAX or torch run does not need.
+        # Keras imports TensorFlow, when installed, just to seed it and to check types while saving: seconds
+        # and a gigabyte that a JAX or torch run does not need.
         sys.modules["tensorflow"] = None
     import keras
-
     if keras.config.backend() != backend:
         raise InputError(f"--backend {backend}: Keras was already imported with {keras.config.backend()} "
                          "in this process; start a new one")
@@ -1205,26 +1146,20 @@ def import_keras(backend):
 def describe_device(backend):
     if backend == "jax":
         import jax
-
         device = jax.devices()[0]
         return "cpu" if device.platform == "cpu" else f"{device.platform}:{device.device_kind}"
     if backend == "tensorflow":
         import tensorflow as tf
-
         gpus = tf.config.list_physical_devices("GPU")
         return f"gpu:{gpus[0].name}" if gpus else "cpu"
     import torch
-
     return f"gpu:{torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "cpu"
 
 
 def build_vocabulary(train_texts, embedding_words):
-    """Index 0 is padding, 1 unknown; then training words by frequency, then the
-    embedding file's other words, so a dev/test word GloVe knows keeps its vector."""
-    counts = {}
-    for tokens in train_texts:
-        for token in tokens:
-            counts[token] = counts.get(token, 0) + 1
+    """Index 0 is padding, 1 unknown; then training words by frequency, then the embedding file's other words,
+    so a dev/test word GloVe knows keeps its vector."""
+    counts = collections.Counter(itertools.chain.from_iterable(train_texts))
     counts.pop(PAD_TOKEN, None), counts.pop(OOV_TOKEN, None)
     words = [PAD_TOKEN, OOV_TOKEN] + sorted(counts, key=lambda w: (-counts[w], w))
     known = set(words)
@@ -1241,8 +1176,8 @@ def keep_tokens(tokens, n, truncation):
 
 
 def encode(texts, vocabulary, max_seq_len, padding, truncation="head"):
-    """Token lists to a (reviews, max_seq_len) index matrix of the tokens --truncation keeps;
-    padding goes after them (mask) or before them (pre)."""
+    """Token lists to a (reviews, max_seq_len) index matrix of the tokens --truncation keeps; padding goes after
+    them (mask) or before them (pre)."""
     matrix = np.full((len(texts), max_seq_len), PAD_INDEX, dtype=np.int32)
     for row, tokens in enumerate(texts):
         indices = [vocabulary.get(token, OOV_INDEX) for token in keep_tokens(tokens, max_seq_len, truncation)]
@@ -1254,8 +1189,8 @@ def encode(texts, vocabulary, max_seq_len, padding, truncation="head"):
 
 
 def build_embedding_matrix(words, embedding_words, vectors, seed):
-    """Row i is the vector of words[i]: the file's vector where it has one, random
-    (with the file's mean and spread) for other words, zeros for padding."""
+    """Row i is the vector of words[i]: the file's where it has one, random (with the file's mean and spread) for
+    other words, zeros for padding."""
     rng = np.random.default_rng(seed)
     matrix = rng.normal(vectors.mean(), vectors.std(), size=(len(words), vectors.shape[1])).astype(np.float32)
     matrix[PAD_INDEX] = 0.0
@@ -1269,29 +1204,21 @@ def build_embedding_matrix(words, embedding_words, vectors, seed):
 
 def log_coverage(train_texts, embedding_words):
     """keras-io's 'converted N words (M misses)', for word types and tokens of train."""
-    known = set(embedding_words)
-    types = {token for tokens in train_texts for token in tokens}
-    tokens = [token for text in train_texts for token in text]
-    type_hits = len(types & known)
-    token_hits = sum(token in known for token in tokens)
+    known, tokens = set(embedding_words), [token for text in train_texts for token in text]
+    types = set(tokens)
+    type_hits, token_hits = len(types & known), sum(token in known for token in tokens)
     log.info("embeddings: converted %d of %d training word types (%d misses); %.1f%% of %d training tokens",
              type_hits, len(types), len(types) - type_hits, 100 * token_hits / len(tokens), len(tokens))
     return {"train_types": len(types), "train_types_found": type_hits,
             "train_tokens": len(tokens), "train_tokens_found": token_hits}
 
 
-@dataclass
-class Embeddings:
-    """The LSTM's input side: its vocabulary, the pretrained vectors in vocabulary order (None: random
-    start), their dimension, and how much of train the file covers."""
-
-    vocabulary: list
-    matrix: "np.ndarray"
-    dim: int
-    coverage: dict
+Embeddings = collections.namedtuple("Embeddings", "vocabulary matrix dim coverage")
 
 
 def prepare_embeddings(args, data):
+    """The LSTM's input side: its vocabulary, the pretrained vectors in vocabulary order (None: a random start),
+    their dimension, and how much of train the file covers."""
     train_texts = data.splits["train"].texts
     if args.embeddings.lower() == "none":
         return Embeddings(build_vocabulary(train_texts, []), None, args.embedding_dim or 50, None)
@@ -1314,8 +1241,7 @@ def lstm_config(args, embedding_dim):
 
 
 def build_lstm_model(keras, config, vocabulary_size, num_labels):
-    """Embedding → [dense] → LSTM layers (optionally bidirectional) → [max or mean over steps] → [dropout]
-    → softmax."""
+    """Embedding → [dense] → LSTM layers (maybe bidirectional) → [max or mean over steps] → [dropout] → softmax."""
     layers = keras.layers
     inputs = keras.Input(shape=(config["max_seq_len"],), dtype="int32", name="token_ids")
     x = layers.Embedding(vocabulary_size, config["embedding_dim"], mask_zero=config["padding"] == "mask",
@@ -1324,8 +1250,7 @@ def build_lstm_model(keras, config, vocabulary_size, num_labels):
         x = layers.Dense(config["dense_after_embedding"], activation="relu", name="token_dense")(x)
     pooling = config.get("pooling", "last")
     for i in range(config["lstm_layers"]):
-        # Every layer but the last hands its whole output sequence to the next one, and the last one
-        # too when the classifier pools over the steps.
+        # every layer but the last returns its whole output sequence; the last one too when it is pooled
         lstm = layers.LSTM(config["lstm_units"], dropout=config["dropout"],
                            recurrent_dropout=config["recurrent_dropout"],
                            return_sequences=i < config["lstm_layers"] - 1 or pooling != "last", name=f"lstm_{i + 1}")
@@ -1343,8 +1268,7 @@ def build_lstm_model(keras, config, vocabulary_size, num_labels):
 def max_over_time(keras):
     """The layer class of a maximum over the steps that skips masked (padding) steps, which Keras'
     GlobalMaxPooling1D would count; registered, so a saved model loads in safe mode."""
-    registered = keras.saving.get_custom_objects().get("lfd>MaxOverTime")
-    if registered:
+    if registered := keras.saving.get_custom_objects().get("lfd>MaxOverTime"):
         return registered
 
     @keras.saving.register_keras_serializable(package="lfd")
@@ -1363,10 +1287,8 @@ def max_over_time(keras):
 
 
 def make_optimizer(keras, config):
-    options = {"learning_rate": config["learning_rate"]}
-    if config["clipnorm"]:
-        options["clipnorm"] = config["clipnorm"]
-    if config["weight_decay"] is not None:
+    options = {"learning_rate": config["learning_rate"], "clipnorm": config["clipnorm"]}  # None: Keras' default
+    if config["weight_decay"] is not None:  # None: the optimizer's own default
         options["weight_decay"] = config["weight_decay"]
     if config["optimizer"] in MOMENTUM_OPTIMIZERS:
         options["momentum"] = config["momentum"]
@@ -1400,8 +1322,7 @@ def train_lstm(keras, args, data, embeddings):
     model = build_lstm_model(keras, config, len(embeddings.vocabulary), len(data.label_order))
     if embeddings.matrix is not None:
         model.get_layer("embedding").set_weights([embeddings.matrix])
-    model.compile(optimizer=make_optimizer(keras, config), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(optimizer=make_optimizer(keras, config), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.summary()
     classifier = LstmClassifier(model, embeddings.vocabulary, config)
     train, dev = data.splits["train"], data.splits["dev"]
@@ -1418,23 +1339,21 @@ def train_lstm(keras, args, data, embeddings):
                         epochs=args.epochs, batch_size=args.batch_size, callbacks=callbacks, verbose=args.verbose)
     seconds = time.perf_counter() - start
     curves = {key: [round(float(v), 5) for v in values] for key, values in history.history.items()}
-    check_converged(curves)
     epochs_run = len(curves["loss"])
+    best = check_converged(curves, args.patience, epochs_run)
     return classifier, {
-        "epochs_run": epochs_run, "best_epoch": best_epoch(curves, args.patience, epochs_run), "history": curves,
-        "epoch_seconds": epoch_seconds, "steady_epoch_seconds": float(np.median(epoch_seconds[1:] or epoch_seconds)),
+        "epochs_run": epochs_run, "best_epoch": best, "history": curves, "epoch_seconds": epoch_seconds,
+        "steady_epoch_seconds": float(np.median(epoch_seconds[1:] or epoch_seconds)),
         "train_seconds": round(seconds, 3), "train_examples": len(train.ids),
         "train_examples_per_second": round(len(train.ids) * epochs_run / seconds, 1),
         "parameters": int(model.count_params()),
         "trainable_parameters": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
         "vocabulary_size": len(embeddings.vocabulary), "embedding_coverage": embeddings.coverage,
-        "model_config": config,
-    }
+        "model_config": config}
 
 
 def load_lstm(keras, folder, config):
-    """The saved Keras model (in safe mode: a config that names arbitrary functions or lambdas is refused,
-    never run) and its vocabulary."""
+    """The saved Keras model (in safe mode: a config naming arbitrary functions is refused) and its vocabulary."""
     try:
         with open(os.path.join(folder, "vocabulary.json"), encoding="utf-8") as handle:
             vocabulary = json.load(handle)
@@ -1472,22 +1391,18 @@ def world():
 
 def import_transformers():
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    # transformers imports its TensorFlow side when TensorFlow is installed: not needed here
-    os.environ.setdefault("USE_TF", "0")
+    os.environ.setdefault("USE_TF", "0")  # else transformers imports its TensorFlow side, not needed here
     import torch
     import transformers
-
     transformers.logging.set_verbosity_error()  # our own log says what matters (e.g. the new head)
     transformers.logging.disable_progress_bar()  # loading and saving bars; the Trainer's own obeys --verbose
     return torch, transformers
 
 
-# Decided from the CPU's own flags rather than a timed probe: the flags give the same answer on every start, a
-# probe of a few milliseconds on a shared machine times the neighbours as much as the CPU. torch reads them
-# through cpuinfo (CPUID) on Linux, macOS and Windows alike; a torch before get_capabilities (2.4-2.7): Linux's
-# /proc/cpuinfo, else none (fp32). ARM's bf16 (Apple M2 on, Graviton 3) is not counted: not measured.
 def cpu_bf16_flags(torch):
-    """The NATIVE_BF16_FLAGS this CPU has."""
+    """The NATIVE_BF16_FLAGS this CPU has: the same answer on every start, unlike a timed probe on a shared machine.
+    torch reads them by CPUID; a torch before get_capabilities (2.4-2.7) from Linux's /proc/cpuinfo, else none.
+    ARM's bf16 (Apple M2 on, Graviton 3) is not counted: not measured."""
     try:
         found = {name for name, value in torch.cpu.get_capabilities().items() if value is True}
     except AttributeError:
@@ -1505,15 +1420,12 @@ def choose_precision(torch, requested, device):
         raise InputError("--precision fp16 needs a GPU; use fp32 or bf16 on a CPU")
     if requested != "auto":
         return requested, f"--precision {requested}"
-    if device == "cuda":
-        # Native bf16 from compute capability 8.0 (Ampere); torch.cuda.is_bf16_supported() also says yes
-        # where it is emulated (a T4, 7.5), where fp16 is the fast choice.
+    if device == "cuda":  # torch.cuda.is_bf16_supported() also says yes where bf16 is emulated (a T4, 7.5)
         major, minor = torch.cuda.get_device_capability()
         if (major, minor) >= (8, 0):
             return "bf16", f"auto: GPU compute capability {major}.{minor} has native bf16"
         return "fp16", f"auto: GPU compute capability {major}.{minor} has no native bf16 (8.0 on)"
-    flags = cpu_bf16_flags(torch)
-    if flags:
+    if flags := cpu_bf16_flags(torch):
         return "bf16", f"auto: CPU has native bf16 ({', '.join(flags)})"
     return "fp32", f"auto: CPU has no native bf16 (none of {', '.join(NATIVE_BF16_FLAGS)})"
 
@@ -1524,43 +1436,33 @@ LM_FOLDER_FILES = [("config.json",), ("model.safetensors", "model.safetensors.in
                     "tokenizer.model")]
 
 
-def looks_like_path(name):
-    """Hub ids are NAME or OWNER/NAME; anything else (./x, /x, ~/x, a/b/c) is meant as a folder, and so is
-    OWNER/NAME where a local folder OWNER exists (models/x beside a models/ folder)."""
-    return (name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
-            or ("/" in name and os.path.isdir(name.split("/")[0])))
-
-
 def check_lm_source(name):
-    """A local --lm_name folder must hold a config, weights and a tokenizer; a hub id is tried as is."""
+    """A local --lm_name folder must hold a config, weights and a tokenizer; a hub id (NAME or OWNER/NAME, where
+    no local folder OWNER exists) is tried as is, from the cache alone when the hub cannot be reached."""
     if os.path.exists(name):
         if not os.path.isdir(name):
             raise InputError(f"--lm_name {name}: is a file; give a model folder or a hub id")
         for names, what in zip(LM_FOLDER_FILES, ("config.json", "weights", "tokenizer")):
             if not any(os.path.isfile(os.path.join(name, file)) for file in names):
                 raise InputError(f"--lm_name {name}: no {what} in this folder (looked for {', '.join(names)})")
-    elif looks_like_path(name):
+    elif (name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
+          or ("/" in name and os.path.isdir(name.split("/")[0]))):  # meant as a folder
         parent = os.path.dirname(name.rstrip("/")) or "."
         models = sorted(entry for entry in os.listdir(parent) if os.path.isdir(os.path.join(parent, entry))
                         and os.path.isfile(os.path.join(parent, entry, "config.json"))) if os.path.isdir(parent) else []
         where = f" ({parent} holds the model folders {', '.join(models[:5])})" if models else ""
         raise InputError(f"--lm_name {name}: no such folder{where}")
-    elif not offline() and not hub_reachable():
-        os.environ["HF_HUB_OFFLINE"] = "1"  # the cache alone, not a minute of retries (read when transformers loads)
-        log.info("the Hugging Face hub cannot be reached: %s is looked for in the local cache only", name)
+    elif not offline():
+        url = urllib.parse.urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+        try:
+            socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)), 3).close()
+        except OSError:
+            os.environ["HF_HUB_OFFLINE"] = "1"  # the cache alone, not a minute of retries (read as transformers loads)
+            log.info("the Hugging Face hub cannot be reached: %s is looked for in the local cache only", name)
 
 
 def offline():
     return os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0", "false", "False")
-
-
-def hub_reachable(timeout=3):
-    url = urllib.parse.urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
-    try:
-        socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)), timeout).close()
-        return True
-    except OSError:
-        return False
 
 
 def from_pretrained(transformers, name, flag, trust_remote_code, **head):
@@ -1568,7 +1470,6 @@ def from_pretrained(transformers, name, flag, trust_remote_code, **head):
     fp16 or bf16 weights directly loses updates smaller than their precision, so --precision decides only the
     compute. A folder's own code runs only with --trust_remote_code: never a question on stdin."""
     import torch
-
     try:
         tokenizer = transformers.AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code)
         model = transformers.AutoModelForSequenceClassification.from_pretrained(
@@ -1589,18 +1490,13 @@ def max_positions(model, tokenizer):
     """The longest input the model takes: the smaller of its position table and the tokenizer's stated limit
     (RoBERTa-style tables, MPNet's too, hold two rows more than the 512 usable positions their tokenizers state)."""
     limits = [getattr(model.config, "max_position_embeddings", None), tokenizer.model_max_length]
-    limits = [n for n in limits if isinstance(n, int) and 0 < n < 100_000]
-    return min(limits) if limits else None
+    return min([n for n in limits if isinstance(n, int) and 0 < n < 100_000], default=None)
 
 
 class LengthBuckets:
-    """A batch sampler: batches of reviews of similar length, the batches in random order.
-
-    Each epoch shuffles the reviews, sorts runs of 50 batches' worth by length, cuts them into
-    batches and shuffles the batches. Padding shrinks to what the batch needs, while the order in
-    which the model sees lengths (and the classes that go with them) stays random. The Trainer's
-    own group_by_length keeps each run sorted longest-first instead.
-    """
+    """A batch sampler: each epoch shuffles the reviews, sorts runs of 50 batches' worth by length, cuts them into
+    batches and shuffles the batches. Padding shrinks to what a batch needs, while the order of lengths (and of
+    the classes that go with them) stays random; the Trainer's own group_by_length sorts runs longest-first."""
 
     def __init__(self, lengths, batch_size, seed, runs_of=50):
         self.lengths, self.batch_size, self.seed, self.runs_of = np.asarray(lengths), batch_size, seed, runs_of
@@ -1610,10 +1506,9 @@ class LengthBuckets:
         return -(-len(self.lengths) // self.batch_size)
 
     def __iter__(self):
-        rng = np.random.default_rng([self.seed, self.epoch])
+        rng, run = np.random.default_rng([self.seed, self.epoch]), self.batch_size * self.runs_of
         self.epoch += 1
         order = rng.permutation(len(self.lengths))
-        run = self.batch_size * self.runs_of
         order = np.concatenate([chunk[np.argsort(-self.lengths[chunk], kind="stable")]
                                 for chunk in np.split(order, range(run, len(order), run))])
         batches = [order[i:i + self.batch_size].tolist() for i in range(0, len(order), self.batch_size)]
@@ -1627,18 +1522,16 @@ class LmClassifier:
     family = "lm"
 
     def __init__(self, model, tokenizer, config, device, precision, batch_size, pad_to_multiple_of=1):
-        self.model, self.tokenizer, self.config = model, tokenizer, config
-        self.device, self.precision, self.batch_size = device, precision, batch_size
-        self.pad_to_multiple_of = pad_to_multiple_of
+        self.model, self.tokenizer, self.config, self.device = model, tokenizer, config, device
+        self.precision, self.batch_size, self.pad_to_multiple_of = precision, batch_size, pad_to_multiple_of
 
     def encode(self, texts, pad=False):
         """Subword ids of the tokens --truncation keeps; the special tokens at both ends stay."""
-        texts, length = [" ".join(tokens) for tokens in texts], self.config["max_length"]
-        truncation = self.config["truncation"]
+        texts, length, truncation = [" ".join(t) for t in texts], self.config["max_length"], self.config["truncation"]
         if truncation == "head":
             return self.tokenizer(texts, truncation=True, max_length=length, padding="max_length" if pad else False)
-        ends = self.tokenizer("a")["input_ids"]
-        if self.tokenizer.num_special_tokens_to_add() != 2 or not {ends[0], ends[-1]} <= set(self.tokenizer.all_special_ids):
+        ends, tokenizer = self.tokenizer("a")["input_ids"], self.tokenizer
+        if tokenizer.num_special_tokens_to_add() != 2 or not {ends[0], ends[-1]} <= set(tokenizer.all_special_ids):
             raise InputError(f"--truncation {truncation}: the tokenizer of {self.config['lm_name']} does not mark a "
                              "review with one special token at each end; use --truncation head")
         encoded = self.tokenizer(texts, truncation=False)
@@ -1650,7 +1543,6 @@ class LmClassifier:
     def predict_proba(self, texts):
         """Class probabilities in input order; batches are formed by length, so little padding."""
         import torch
-
         encoded = self.encode(texts)
         order = np.argsort([-len(ids) for ids in encoded["input_ids"]], kind="stable")
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
@@ -1661,8 +1553,7 @@ class LmClassifier:
             for start in range(0, len(order), self.batch_size):
                 rows = order[start:start + self.batch_size]
                 batch = self.tokenizer.pad([{key: values[i] for key, values in encoded.items()} for i in rows],
-                                           pad_to_multiple_of=self.pad_to_multiple_of,
-                                           return_tensors="pt")
+                                           pad_to_multiple_of=self.pad_to_multiple_of, return_tensors="pt")
                 logits = self.model(**{key: value.to(self.device) for key, value in batch.items()}).logits
                 probs[rows] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
         return probs
@@ -1678,12 +1569,6 @@ def token_statistics(tokenizer, texts, max_length):
     return {"mean": round(float(lengths.mean()), 1), "median": float(np.median(lengths)),
             "truncated_share": round(float(np.mean(lengths > max_length)), 4)}
 
-
-def freeze_encoder(model):
-    """Train only the head (and a pooler the head reads, which the checkpoint may lack)."""
-    for name, parameter in model.base_model.named_parameters():
-        if "pooler" not in name:
-            parameter.requires_grad = False
 
 
 def training_arguments(transformers, args, output_dir, precision, device):
@@ -1705,14 +1590,12 @@ def training_arguments(transformers, args, output_dir, precision, device):
         save_strategy="epoch" if evaluate_epochs and args.patience else "no",
         load_best_model_at_end=bool(evaluate_epochs and args.patience), metric_for_best_model="eval_loss",
         greater_is_better=False, save_only_model=True, save_total_limit=1, dataloader_num_workers=0,
-        # The classification heads average their loss over the batch already; left on, the Trainer
-        # multiplies it (and the gradients) by the number of processes under torchrun.
+        # the heads average their loss over the batch already; on, the Trainer multiplies it by torchrun's processes
         average_tokens_across_devices=False)
 
 
 def device_batch_size(args):
-    """--batch_size is the batch of one optimizer step, so N processes (torchrun) take 1/N of it each
-    and a run's recipe does not change with the number of GPUs."""
+    """--batch_size is the batch of one optimizer step: N processes (torchrun) take 1/N of it each."""
     processes = world()[1]
     if args.batch_size % processes:
         raise InputError(f"--batch_size {args.batch_size}: not divisible by the {processes} processes of this run")
@@ -1723,15 +1606,13 @@ def make_trainer(transformers, args, model, tokenizer, datasets, output_dir, pre
     """A Trainer with per-batch padding, early stopping on dev loss and optional length buckets."""
     buckets = None
     if args.group_by_length and not args.pad_to_max_length:
-        buckets = LengthBuckets([len(row["input_ids"]) for row in datasets["train"]], device_batch_size(args),
-                                args.seed)
+        buckets = LengthBuckets([len(row["input_ids"]) for row in datasets["train"]], device_batch_size(args), args.seed)
 
     class Trainer(transformers.Trainer):
         def get_train_dataloader(self):
             if buckets is None:
                 return super().get_train_dataloader()
             from torch.utils.data import DataLoader
-
             return self.accelerator.prepare(DataLoader(datasets["train"], batch_sampler=buckets,
                                                        collate_fn=self.data_collator))
 
@@ -1766,12 +1647,12 @@ def train_lm(torch, transformers, args, data, device, precision):
     tokenizer, model = from_pretrained(transformers, args.lm_name, "--lm_name", args.trust_remote_code,
                                        num_labels=len(labels), id2label=dict(enumerate(labels)),
                                        label2id={label: i for i, label in enumerate(labels)})
-    positions = max_positions(model, tokenizer)
-    if positions and args.max_length > positions:
+    if (positions := max_positions(model, tokenizer)) and args.max_length > positions:
         raise InputError(f"--max_length {args.max_length}: {args.lm_name} takes at most {positions} tokens")
     log.info("%s: %s with a new %d-class head", args.lm_name, type(model).__name__, len(labels))
-    if args.freeze_encoder:
-        freeze_encoder(model)
+    if args.freeze_encoder:  # the head alone trains, with a pooler it reads (which the checkpoint may lack)
+        for name, parameter in model.base_model.named_parameters():
+            parameter.requires_grad = parameter.requires_grad and "pooler" in name
     classifier = LmClassifier(model, tokenizer, model_config(args), device, precision, args.eval_batch_size,
                               args.pad_to_multiple_of)
     datasets = {}
@@ -1790,26 +1671,18 @@ def train_lm(torch, transformers, args, data, device, precision):
         start = time.perf_counter()
         trainer.train()
         seconds = time.perf_counter() - start
-    curves = epoch_history(trainer.state.log_history)
-    check_converged(curves)
-    epochs_run = max(1, round(trainer.state.epoch or args.epochs))
+    curves, epochs_run = epoch_history(trainer.state.log_history), max(1, round(trainer.state.epoch or args.epochs))
+    best = check_converged(curves, args.patience, epochs_run)
     return classifier, {
-        "epochs_run": epochs_run,
-        "best_epoch": best_epoch(curves, args.patience, epochs_run),
-        "history": curves,
-        "train_seconds": round(seconds, 3),
+        "epochs_run": epochs_run, "best_epoch": best, "history": curves, "train_seconds": round(seconds, 3),
         "train_examples_per_second": round(len(datasets["train"]) * epochs_run / seconds, 2),
-        "train_examples": len(datasets["train"]),
-        "optimizer_steps": trainer.state.global_step,
+        "train_examples": len(datasets["train"]), "optimizer_steps": trainer.state.global_step,
         "parameters": int(sum(p.numel() for p in model.parameters())),
         "trainable_parameters": int(sum(p.numel() for p in model.parameters() if p.requires_grad)),
-        "tokens_per_review": tokens,
-        "padding": "max_length" if args.pad_to_max_length else "longest in batch",
+        "tokens_per_review": tokens, "padding": "max_length" if args.pad_to_max_length else "longest in batch",
         "pad_to_multiple_of": classifier.pad_to_multiple_of,
         "batches": "length buckets" if args.group_by_length and not args.pad_to_max_length else "random",
-        "precision": precision,
-        "model_config": classifier.config,
-    }
+        "precision": precision, "model_config": classifier.config}
 
 
 def train_or_load_lm(args, data, saved):
@@ -1821,9 +1694,8 @@ def train_or_load_lm(args, data, saved):
     name = f"gpu:{torch.cuda.get_device_name(0)}" if device == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
     log.info("transformers %s, torch %s on %s, %s (%s)", transformers.__version__, torch.__version__, name,
              precision, reason)
-    if device == "cuda":
-        # cuDNN's attention plans each new batch shape anew: with per-batch padding on an H100 it made bf16
-        # training 4.7 times and prediction 8.5 times slower than the other attention kernels (bench/README.md).
+    if device == "cuda":  # cuDNN's attention plans each batch shape anew: with per-batch padding on an H100 it made
+        # bf16 training 4.7 and prediction 8.5 times slower than the other attention kernels (bench/README.md)
         torch.backends.cuda.enable_cudnn_sdp(False)
     if saved:
         tokenizer, model = from_pretrained(transformers, saved["folder"], "--load_model", args.trust_remote_code)
@@ -1872,9 +1744,8 @@ class TfidfClassifier:
 
 
 def tfidf_vectorizer(config, vocabulary=None):
+    """n-grams of the corpus' own tokens (it is tokenized and lowercased already)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
-
-    # The corpus is tokenized and lowercased already: n-grams of its own tokens.
     return TfidfVectorizer(analyzer="word", tokenizer=identity, preprocessor=identity, token_pattern=None,
                            lowercase=False, ngram_range=(1, config["ngram_max"]), min_df=config["min_df"],
                            sublinear_tf=config["sublinear_tf"], vocabulary=vocabulary)
@@ -1883,10 +1754,8 @@ def tfidf_vectorizer(config, vocabulary=None):
 def train_tfidf(args, data):
     from sklearn.linear_model import LogisticRegression
     from sklearn.svm import LinearSVC
-
-    config = model_config(args)
+    config, start = model_config(args), time.perf_counter()
     vectorizer = tfidf_vectorizer(config)
-    start = time.perf_counter()
     features = vectorizer.fit_transform(data.splits["train"].texts)
     if args.linear_model == "svm":
         model = LinearSVC(C=args.C, random_state=args.seed)
@@ -1899,12 +1768,8 @@ def train_tfidf(args, data):
         coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
     log.info("tf-idf: %d n-gram features; %s fitted in %.1f s", features.shape[1], args.linear_model, seconds)
     return TfidfClassifier(vectorizer, coef, intercept, config), {
-        "train_seconds": round(seconds, 3),
-        "train_examples": features.shape[0],
-        "features": int(features.shape[1]),
-        "parameters": int(coef.size + intercept.size),
-        "model_config": config,
-    }
+        "train_seconds": round(seconds, 3), "train_examples": features.shape[0], "features": int(features.shape[1]),
+        "parameters": int(coef.size + intercept.size), "model_config": config}
 
 
 def load_tfidf(folder, config):
@@ -1939,7 +1804,6 @@ class Family:
     """A model family: its --help group and its line in --model's help, the shared flag groups it reads, the
     defaults it gives flags whose default differs per family (None in argparse), how it trains or loads, the
     flags that name what it reads besides the data, and whether it trains in several processes (torchrun)."""
-
     title: str
     summary: str
     reads: tuple
@@ -1960,8 +1824,8 @@ FAMILIES = {
 
 
 class Ensemble:
-    """Saved models evaluated as one: the weighted mean of their class probabilities. It is not saved itself
-    (--save_model is for training runs); its record lists each member and the weights."""
+    """Saved models evaluated as one: the weighted mean of their class probabilities. Not saved itself (--save_model
+    is for training runs); its record lists each member and the weights."""
 
     family = "ensemble"
 
@@ -1976,8 +1840,8 @@ class Ensemble:
 
 
 def fit_weights(probabilities, gold, step=0.05):
-    """Of the weights in steps of `step` that sum to 1, those whose mix of the members' probabilities gives
-    the lowest log loss on the gold label ids (the first of equals)."""
+    """Of the weights in steps of `step` that sum to 1, those whose mix of the members' probabilities gives the
+    lowest log loss on the gold label ids (the first of equals)."""
     steps, rows = round(1 / step), np.arange(len(gold))
     grid = [np.array(w) / steps for w in itertools.product(range(steps + 1), repeat=len(probabilities))
             if sum(w) == steps]
@@ -1986,8 +1850,8 @@ def fit_weights(probabilities, gold, step=0.05):
 
 
 def load_ensemble(args, members, data, saved):
-    """Each saved model loaded as its own family loads it, as one Trained; the weights as --ensemble_weights
-    gives them, equal, or fitted on dev."""
+    """Each saved model loaded by its own family, as one Trained; the weights as --ensemble_weights gives them,
+    equal, or fitted on dev."""
     loaded = [FAMILIES[each.model].train_or_load(each, data, one) for each, one in zip(members, saved, strict=True)]
     classifiers, weights, known = [each.classifier for each in loaded], args.ensemble_weights, (None, None)
     if weights == ["fit"]:
@@ -2013,8 +1877,13 @@ def read_saved_models(args, given):
     members = [apply_saved_flags(args, one) for one in saved]
     if len(saved) == 1:
         args = members[0]
-    elif saved:
-        check_ensemble(saved)
+    elif saved:  # averaged together: the same labels in the same order, for the same task
+        first = saved[0]
+        for other in saved[1:]:
+            if (other["labels"], other["config"]["task"]) != (first["labels"], first["config"]["task"]):
+                raise InputError(f"--load_model {other['folder']}: its labels ({', '.join(other['labels'])}) or task "
+                                 f"differ from those of {first['folder']}; an ensemble averages models of the same "
+                                 "labels")
         args.model = "ensemble"
     for each in members + [args]:
         apply_family_defaults(each, each.model)
@@ -2083,16 +1952,15 @@ def main(argv=None):
         if debug:
             traceback.print_exc()
         if isinstance(error, InputError):
-            message, status = str(error), 2
+            message = str(error)
         elif isinstance(error, ModuleNotFoundError):
-            message, status = f"{error.name.split('.')[0]} is not installed: python -m pip install -r requirements.txt", 1
+            message = f"{error.name.split('.')[0]} is not installed: python -m pip install -r requirements.txt"
         elif isinstance(error, OSError):
-            where = f"{error.filename}: " if error.filename else ""
-            message, status = f"{where}{error.strerror or error}", 1
+            message = (f"{error.filename}: " if error.filename else "") + str(error.strerror or error)
         else:
-            message, status = f"{type(error).__name__}: {error} (run with --debug for the traceback)", 1
+            message = f"{type(error).__name__}: {error} (run with --debug for the traceback)"
         sys.stderr.write(f"{PROG}: error: {' '.join(str(message).split())[:1000]}\n")
-        raise SystemExit(status) from None
+        raise SystemExit(2 if isinstance(error, InputError) else 1) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
 
