@@ -1,36 +1,28 @@
 #!/usr/bin/env python
 """Train, evaluate and reuse text classifiers for the 6-class product-review data.
 
-Three model families share the data reading, evaluation, run records and save/load: an LSTM
-(Keras 3) over pretrained word embeddings (GloVe, the default), a pretrained transformer
-fine-tuned with the Hugging Face Trainer (--model lm), and a linear classifier over tf-idf
-n-grams (--model tfidf, the baseline). Every run prints accuracy, macro F1, per-class
-precision/recall/F1 and a confusion matrix, and can log one JSON record per run.
+Three model families share the data reading, evaluation, run records and save/load: an LSTM (Keras 3) over pretrained
+word embeddings (GloVe, the default), a pretrained transformer fine-tuned with the Hugging Face Trainer (--model lm),
+and a linear classifier over tf-idf n-grams (--model tfidf, the baseline). Every run prints accuracy, macro F1,
+per-class precision/recall/F1 and a confusion matrix, and can log one JSON record per run.
 
   # train on train.txt, early-stop on dev.txt (the assignment's own command)
   python lfd_assignment3.py --train_file train.txt --dev_file dev.txt --embeddings glove_reviews.json
-
   # fine-tune a pretrained transformer (a hub id, or a local folder offline)
   python lfd_assignment3.py --model lm --lm_name bert-base-uncased --train_file train.txt --dev_file dev.txt
-
   # the linear baseline: tf-idf n-grams and a linear SVM, seconds to fit
   python lfd_assignment3.py --model tfidf
-
   # a quick smoke run: 200 reviews, one epoch
   python lfd_assignment3.py --max_train_samples 200 --epochs 1 --embeddings glove_reviews.json
-
   # a stronger LSTM, saved, with a results log and a predictions file
   python lfd_assignment3.py --embeddings glove_reviews.json --bidirectional --max_seq_len 200 \\
       --save_model runs/bilstm --results_file results.jsonl --predictions_file preds.tsv
-
   # predict only: label new texts (one per line) with a saved model of any family, no training
   python lfd_assignment3.py --load_model runs/bilstm --predict_file new_reviews.txt
-
   # an ensemble: the averaged probabilities of saved models, families mixed
   python lfd_assignment3.py --load_model runs/bilstm --load_model runs/tfidf --dev_file dev.txt
 
-Data lines are `<category> <sentiment> <id> <tokens...>`, lowercased and tokenized.
-Run `python lfd_assignment3.py --help` for every option.
+Data lines are `<category> <sentiment> <id> <tokens...>`, lowercased and tokenized. `--help` lists every option.
 """
 
 import argparse
@@ -76,9 +68,7 @@ try:  # Unix only; without them no file lock, no peak-memory figure
 except ImportError:
     fcntl = resource = None
 
-# ---------------------------------------------------------------------------
-# Constants
-# ---------------------------------------------------------------------------
+# ---- Constants ------------------------------------------------------------------------------------------------------
 
 PROG = "lfd_assignment3.py"
 PAD_INDEX, OOV_INDEX = 0, 1
@@ -90,8 +80,7 @@ PUNCTUATION = re.compile(r"""([.,!?;:()"])""")
 BACKENDS = ("tensorflow", "jax", "torch")
 # --backend auto, fastest first. CPU: seconds per epoch of a 64-unit LSTM (bench/README.md). GPU: TensorFlow
 # runs the fused cuDNN kernel even with a padding mask, JAX and torch only without one (--padding pre).
-CPU_BACKEND_ORDER = ("jax", "tensorflow", "torch")
-GPU_BACKEND_ORDER = ("tensorflow", "jax", "torch")
+CPU_BACKEND_ORDER, GPU_BACKEND_ORDER = ("jax", "tensorflow", "torch"), ("tensorflow", "jax", "torch")
 KERAS_OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad",
                     "nadam": "Nadam", "adamax": "Adamax", "adadelta": "Adadelta"}
 MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
@@ -100,13 +89,10 @@ TRUNCATIONS = ("head", "tail", "head_tail")  # what a long review keeps (--trunc
 POOLINGS = ("last", "max", "mean")  # how the LSTM's outputs become one vector per review
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # CPU features that compute bf16 natively; elsewhere torch emulates bf16, up to 20 times slower than fp32.
-NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
-CPUINFO = "/proc/cpuinfo"
+NATIVE_BF16_FLAGS, CPUINFO = ("avx512_bf16", "amx_bf16"), "/proc/cpuinfo"
 # A saved model is a folder: lfd_config.json (the tool, the format, family, labels, config and every file's
 # SHA-256) beside the family's own files. A model saved in another format is refused, never converted.
-SAVED_CONFIG = "lfd_config.json"
-SAVED_FORMAT = 1
-MAX_CONFIG_BYTES = 1 << 20
+SAVED_CONFIG, SAVED_FORMAT, MAX_CONFIG_BYTES = "lfd_config.json", 1, 1 << 20
 # What a run writes goes first into a staging folder of its own beside the output, marked and locked
 # while the run lives; recover() removes a killed run's, and touches nothing else.
 STAGING_PREFIX, MARKER = ".lfd-tmp-", "lfd-staging.json"
@@ -117,18 +103,14 @@ log = logging.getLogger(PROG)
 class InputError(Exception):
     """Bad input, found before or while reading it: reported in one line, exit status 2."""
 
-
 class Terminated(BaseException):
     """SIGTERM (what kill, timeout and Slurm send), raised where Ctrl-C raises KeyboardInterrupt."""
-
 
 def terminated(signum, frame):
     raise Terminated
 
 
-# ---------------------------------------------------------------------------
-# Command line: every flag declared once, in the group of the model families that read it
-# ---------------------------------------------------------------------------
+# ---- Command line: every flag declared once, in the group of the model families that read it ------------------------
 
 
 def number(kind, valid, what):
@@ -291,14 +273,12 @@ def family_flags(family, saved_only=False):
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Show defaults, except the empty ones (None), which say nothing."""
-
     def _get_help_string(self, action):
         return action.help if action.default is None else super()._get_help_string(action)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
     """argparse, but an error is one line on stderr and exit status 2."""
-
     def error(self, message):
         sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
         sys.exit(2)
@@ -344,8 +324,7 @@ def check_flags(args, given):
     if args.pad_to_max_length and "group_by_length" in given and args.group_by_length:
         raise InputError("--group_by_length with --pad_to_max_length: every batch is --max_length long anyway")
     if args.momentum and args.optimizer not in MOMENTUM_OPTIMIZERS:
-        raise InputError(f"--momentum applies to {' and '.join(MOMENTUM_OPTIMIZERS)}, "
-                         f"not --optimizer {args.optimizer}")
+        raise InputError(f"--momentum applies to {' and '.join(MOMENTUM_OPTIMIZERS)}, not --optimizer {args.optimizer}")
     if args.model == "lm" and args.pad_to_multiple_of > args.max_length:  # 10**9 tokens exhaust any memory
         raise InputError(f"--pad_to_multiple_of {args.pad_to_multiple_of}: more than --max_length {args.max_length} "
                          "tokens; batches would be padded beyond their longest review")
@@ -364,8 +343,7 @@ def check_flags(args, given):
     if weights == ["fit"] and not args.dev_file:
         raise InputError("--ensemble_weights fit: the weights are fitted on --dev_file; give one")
     if args.load_model:
-        ignored = sorted(given & (set().union(*(family_flags(f, True) for f in FAMILIES)) | {"model"}))
-        if ignored:
+        if ignored := sorted(given & (set().union(*(family_flags(f, True) for f in FAMILIES)) | {"model"})):
             log.warning("ignored with --load_model (the saved config decides): %s",
                         ", ".join("--" + name for name in ignored))
         if "train_file" in given:
@@ -382,9 +360,7 @@ def apply_family_defaults(args, family):
         args.verbose = 1 if sys.stdout.isatty() else 2
 
 
-# ---------------------------------------------------------------------------
-# Data
-# ---------------------------------------------------------------------------
+# ---- Data -----------------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -411,7 +387,6 @@ class Data:
 
 class Hashed(io.RawIOBase):
     """A binary stream that hashes what is read through it: an input is read once, the bytes parsed are hashed."""
-
     def __init__(self, raw):
         self.raw, self.digest = raw, hashlib.sha256()
 
@@ -451,18 +426,15 @@ def reading(path, flag, hashes=None, key=None):
 def read_corpus(path, task, flag, name, hashes=None):
     """Read `<category> <sentiment> <id> <tokens...>` lines; blank lines are skipped."""
     ids, texts, labels = [], [], []
-    column = TASK_COLUMN[task]
     with reading(path, flag, hashes, f"{name}_file") as handle:
-        for number, line in enumerate(handle, start=1):
-            fields = line.split()
-            if not fields:
-                continue
-            if len(fields) < 4:
+        for number, fields in enumerate(map(str.split, handle), start=1):
+            if fields and len(fields) < 4:
                 raise InputError(f"{flag} {path}, line {number}: expected "
                                  f"'<category> <sentiment> <id> <tokens...>', got {len(fields)} field(s)")
-            labels.append(fields[column])
-            ids.append(fields[2])
-            texts.append(fields[3:])
+            if fields:
+                labels.append(fields[TASK_COLUMN[task]])
+                ids.append(fields[2])
+                texts.append(fields[3:])
     if not texts:
         raise InputError(f"{flag} {path}: no reviews in the file")
     return Split(name, path, ids, texts, labels)
@@ -479,8 +451,7 @@ def read_unlabelled(path, task, labels, hashes=None):
     ids, texts, labelled = [], [], True
     with reading(path, "--predict_file", hashes, "predict_file") as handle:
         for number, line in enumerate(handle, start=1):
-            if line.strip():
-                fields = line.split()
+            if fields := line.split():
                 labelled = labelled and len(fields) > 3 and fields[TASK_COLUMN[task]] in labels
                 ids.append(str(number))
                 texts.append(tokenize(line))
@@ -507,8 +478,7 @@ def read_data(args, label_order=None):
     for name, path in (("dev", args.dev_file), ("test", args.test_file)):
         if path:
             split = read_corpus(path, args.task, f"--{name}_file", name, data.sha256)
-            unknown = sorted(set(split.labels) - set(data.label_order))
-            if unknown:
+            if unknown := sorted(set(split.labels) - set(data.label_order)):
                 raise InputError(f"--{name}_file {path}: label(s) {', '.join(unknown)} not seen in training "
                                  f"(known: {', '.join(data.label_order)})")
             data.splits[name] = split
@@ -564,8 +534,7 @@ def json_vectors(text, path, flag):
 
 
 def text_vectors(lines, path, flag):
-    for number, line in enumerate(lines, start=1):
-        fields = line.split()
+    for number, fields in enumerate(map(str.split, lines), start=1):
         if number == 1 and len(fields) == 2 and all(field.isdigit() for field in fields):
             yield "line 1", None, [0.0] * int(fields[1])  # a word2vec header: the dimension of what follows
         elif fields:
@@ -575,9 +544,7 @@ def text_vectors(lines, path, flag):
                 raise InputError(f"{flag} {path}, line {number}: neither JSON nor 'word v1 ... vn' text") from None
 
 
-# ---------------------------------------------------------------------------
-# Evaluation and report (shared by the model families)
-# ---------------------------------------------------------------------------
+# ---- Evaluation and report (shared by the model families) -----------------------------------------------------------
 
 
 def evaluate(gold, predicted, labels):
@@ -727,12 +694,12 @@ def report(args, data, probabilities, record):
 def git_commit():
     """The script's git commit, '-dirty' if the script (only it: not the logs beside it) differs; None outside git."""
     script = os.path.abspath(__file__)
-    folder = os.path.dirname(script)
+
+    def git(*command):
+        return subprocess.run(["git", "-C", os.path.dirname(script), *command], capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
     try:
-        commit = subprocess.run(["git", "-C", folder, "rev-parse", "HEAD"], capture_output=True,
-                                text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", folder, "status", "--porcelain", "--", script],
-                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        commit, dirty = git("rev-parse", "HEAD"), git("status", "--porcelain", "--", script)
     except (OSError, subprocess.SubprocessError):
         return None
     return commit + ("-dirty" if dirty else "")
@@ -754,9 +721,7 @@ def peak_memory():
     return {"peak_memory_mib": peak, "gpu_peak_memory_mib": gpu}
 
 
-# ---------------------------------------------------------------------------
-# Records and saving: every write, and reading a saved model
-# ---------------------------------------------------------------------------
+# ---- Records and saving: every write, and reading a saved model -----------------------------------------------------
 
 
 def sha256_file(path):
@@ -866,16 +831,6 @@ def inside(path, folder):
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-def inodes(paths):
-    """(device, inode) of each file at or under the paths, by path: a hard link shares them."""
-    found = {}
-    for path in paths:
-        for name in folder_files(path) if os.path.isdir(path) else [""]:
-            with contextlib.suppress(OSError):
-                info = os.stat(os.path.join(path, name))
-                found[(info.st_dev, info.st_ino)] = os.path.join(path, name)
-    return found
-
 
 def check_output_paths(args):
     """Fail before training when an output cannot or must not be written: its folder exists (never created), it
@@ -886,7 +841,12 @@ def check_output_paths(args):
     inputs = [os.path.realpath(path) for path in inputs if path and os.path.exists(path)]
     flags, written = ("--results_file", "--predictions_file", "--confusion_png", "--save_model"), []
     outputs = [(flag, getattr(args, flag[2:])) for flag in flags if getattr(args, flag[2:]) not in (None, "", "-")]
-    taken = inodes(inputs + [os.path.realpath(args.save_model)] if args.save_model else inputs)
+    taken = {}  # (device, inode) of each file at or under an input or the saved model: a hard link shares them
+    for path in inputs + [os.path.realpath(args.save_model)] if args.save_model else inputs:
+        for name in folder_files(path) if os.path.isdir(path) else [""]:
+            with contextlib.suppress(OSError):
+                info = os.stat(os.path.join(path, name))
+                taken[(info.st_dev, info.st_ino)] = os.path.join(path, name)
     for flag in ("--confusion_png", "--save_model"):
         if getattr(args, flag[2:]) == "-":
             raise InputError(f"{flag} -: only --results_file and --predictions_file can go to stdout")
@@ -1055,16 +1015,13 @@ def apply_saved_flags(args, saved):
 
 
 
-# ---------------------------------------------------------------------------
-# The model families: what run() needs of each
-# ---------------------------------------------------------------------------
+# ---- The model families: what run() needs of each -------------------------------------------------------------------
 
 
 class Classifier(Protocol):
     """A trained model of one family, in the Trained its train_or_load_<family>(args, data, saved) returns. A
     fourth family: its section (such a classifier, its train_or_load), its flags in FLAGS under its name, its
     FAMILIES entry."""
-
     family: str  # its name in FAMILIES: the --model that trains it
     config: dict  # everything needed to rebuild it: its family's saved flags, and what training found
 
@@ -1101,9 +1058,7 @@ def check_converged(curves, patience=0, epochs_run=0):
     return int(np.argmin(curves["val_loss"])) + 1 if curves.get("val_loss") and patience else epochs_run
 
 
-# ---------------------------------------------------------------------------
-# LSTM family (Keras 3): vocabulary, embedding matrix, model, training, train_or_load
-# ---------------------------------------------------------------------------
+# ---- LSTM family (Keras 3): vocabulary, embedding matrix, model, training, train_or_load ----------------------------
 
 
 def has_gpu():
@@ -1297,7 +1252,6 @@ def make_optimizer(keras, config):
 
 class LstmClassifier:
     """A Keras model with the vocabulary and config it needs to label token lists."""
-
     family = "lstm"
 
     def __init__(self, model, vocabulary, config):
@@ -1379,9 +1333,7 @@ def train_or_load_lstm(args, data, saved):
     return Trained(classifier, info, backend, device, ["keras", backend])
 
 
-# ---------------------------------------------------------------------------
-# Transformer family (PyTorch, the Hugging Face Trainer): model, precision, training, train_or_load
-# ---------------------------------------------------------------------------
+# ---- Transformer family (PyTorch, the Hugging Face Trainer): model, precision, training, train_or_load --------------
 
 
 def world():
@@ -1486,18 +1438,11 @@ def from_pretrained(transformers, name, flag, trust_remote_code, **head):
     return tokenizer, model
 
 
-def max_positions(model, tokenizer):
-    """The longest input the model takes: the smaller of its position table and the tokenizer's stated limit
-    (RoBERTa-style tables, MPNet's too, hold two rows more than the 512 usable positions their tokenizers state)."""
-    limits = [getattr(model.config, "max_position_embeddings", None), tokenizer.model_max_length]
-    return min([n for n in limits if isinstance(n, int) and 0 < n < 100_000], default=None)
-
 
 class LengthBuckets:
     """A batch sampler: each epoch shuffles the reviews, sorts runs of 50 batches' worth by length, cuts them into
     batches and shuffles the batches. Padding shrinks to what a batch needs, while the order of lengths (and of
     the classes that go with them) stays random; the Trainer's own group_by_length sorts runs longest-first."""
-
     def __init__(self, lengths, batch_size, seed, runs_of=50):
         self.lengths, self.batch_size, self.seed, self.runs_of = np.asarray(lengths), batch_size, seed, runs_of
         self.epoch = 0
@@ -1518,7 +1463,6 @@ class LengthBuckets:
 
 class LmClassifier:
     """A sequence-classification transformer with its tokenizer and config."""
-
     family = "lm"
 
     def __init__(self, model, tokenizer, config, device, precision, batch_size, pad_to_multiple_of=1):
@@ -1606,7 +1550,8 @@ def make_trainer(transformers, args, model, tokenizer, datasets, output_dir, pre
     """A Trainer with per-batch padding, early stopping on dev loss and optional length buckets."""
     buckets = None
     if args.group_by_length and not args.pad_to_max_length:
-        buckets = LengthBuckets([len(row["input_ids"]) for row in datasets["train"]], device_batch_size(args), args.seed)
+        buckets = LengthBuckets([len(row["input_ids"]) for row in datasets["train"]], device_batch_size(args),
+                                args.seed)
 
     class Trainer(transformers.Trainer):
         def get_train_dataloader(self):
@@ -1647,7 +1592,11 @@ def train_lm(torch, transformers, args, data, device, precision):
     tokenizer, model = from_pretrained(transformers, args.lm_name, "--lm_name", args.trust_remote_code,
                                        num_labels=len(labels), id2label=dict(enumerate(labels)),
                                        label2id={label: i for i, label in enumerate(labels)})
-    if (positions := max_positions(model, tokenizer)) and args.max_length > positions:
+    # the longest input: the smaller of the model's position table and the tokenizer's stated limit (RoBERTa-style
+    # tables, MPNet's too, hold two rows more than the 512 usable positions their tokenizers state)
+    limits = [getattr(model.config, "max_position_embeddings", None), tokenizer.model_max_length]
+    positions = min([n for n in limits if isinstance(n, int) and 0 < n < 100_000], default=None)
+    if positions and args.max_length > positions:
         raise InputError(f"--max_length {args.max_length}: {args.lm_name} takes at most {positions} tokens")
     log.info("%s: %s with a new %d-class head", args.lm_name, type(model).__name__, len(labels))
     if args.freeze_encoder:  # the head alone trains, with a pooler it reads (which the checkpoint may lack)
@@ -1713,9 +1662,7 @@ def train_or_load_lm(args, data, saved):
     return Trained(classifier, info, "torch", name, ["torch", "transformers", "accelerate"])
 
 
-# ---------------------------------------------------------------------------
-# tf-idf family (scikit-learn): the linear baseline
-# ---------------------------------------------------------------------------
+# ---- tf-idf family (scikit-learn): the linear baseline --------------------------------------------------------------
 
 
 def identity(tokens):
@@ -1724,7 +1671,6 @@ def identity(tokens):
 
 class TfidfClassifier:
     """tf-idf weighted word n-grams and a linear classifier's weights: scores = X W^T + b."""
-
     family = "tfidf"
 
     def __init__(self, vectorizer, coef, intercept, config):
@@ -1794,9 +1740,7 @@ def train_or_load_tfidf(args, data, saved):
     return Trained(classifier, info, "scikit-learn", "cpu", ["scipy"])
 
 
-# ---------------------------------------------------------------------------
-# run and main
-# ---------------------------------------------------------------------------
+# ---- run and main ---------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -1826,7 +1770,6 @@ FAMILIES = {
 class Ensemble:
     """Saved models evaluated as one: the weighted mean of their class probabilities. Not saved itself (--save_model
     is for training runs); its record lists each member and the weights."""
-
     family = "ensemble"
 
     def __init__(self, members, weights, known=(None, None)):
@@ -1908,10 +1851,8 @@ def run(args, given, argv):
     data = read_data(args, saved[0]["labels"] if saved else None)
     if rank > 0 and saved:
         return None  # several processes: a loaded model is evaluated by the main process alone
-    if len(saved) > 1:
-        trained = load_ensemble(args, members, data, saved)
-    else:
-        trained = FAMILIES[args.model].train_or_load(args, data, saved[0] if saved else None)
+    trained = (load_ensemble(args, members, data, saved) if len(saved) > 1
+               else FAMILIES[args.model].train_or_load(args, data, saved[0] if saved else None))
     if rank > 0:
         return None  # the other processes trained with the main one; it alone predicts, saves and reports
     probabilities, predict_seconds = {}, {}
