@@ -112,7 +112,6 @@ def terminated(signum, frame):
 
 # ---- Command line: every flag declared once, in the group of the model families that read it ------------------------
 
-
 def number(kind, valid, what):
     """An argparse type: a finite int or float for which valid(value) holds ("must be <what>")."""
     def parse(text):
@@ -362,15 +361,8 @@ def apply_family_defaults(args, family):
 
 # ---- Data -----------------------------------------------------------------------------------------------------------
 
-
-@dataclass
-class Split:
-    """One data file: ids, token lists and (unless unlabelled) gold label strings."""
-    name: str
-    path: str
-    ids: list
-    texts: list
-    labels: list = None
+# One data file: ids, token lists and (unless unlabelled) gold label strings
+Split = collections.namedtuple("Split", "name path ids texts labels", defaults=[None])
 
 
 @dataclass
@@ -469,7 +461,7 @@ def read_data(args, label_order=None):
     if label_order is None:
         train = read_corpus(args.train_file, args.task, "--train_file", "train", data.sha256)
         if keep := args.max_train_samples:
-            train = Split("train", train.path, train.ids[:keep], train.texts[:keep], train.labels[:keep])
+            train = train._replace(ids=train.ids[:keep], texts=train.texts[:keep], labels=train.labels[:keep])
         data.label_order = sorted(set(train.labels))
         if len(data.label_order) < 2:
             raise InputError(f"--train_file {args.train_file}: only one label ({data.label_order[0]}) "
@@ -545,7 +537,6 @@ def text_vectors(lines, path, flag):
 
 
 # ---- Evaluation and report (shared by the model families) -----------------------------------------------------------
-
 
 def evaluate(gold, predicted, labels):
     """Accuracy, macro F1, per-class precision/recall/F1/support and the confusion matrix."""
@@ -631,14 +622,9 @@ def write_predictions(path, data, probabilities):
                          "nothing was written") from None
 
 
-@dataclass
-class Trained:
-    """What a family's train_or_load returns: the classifier, the record's "train" part, and where it ran."""
-    classifier: "Classifier"
-    info: dict
-    backend: str
-    device: str
-    libraries: list  # whose versions the record names, besides numpy and scikit-learn
+# What a family's train_or_load returns: the classifier, the record's "train" part, where it ran, and the libraries
+# whose versions the record names besides numpy and scikit-learn
+Trained = collections.namedtuple("Trained", "classifier info backend device libraries")
 
 
 def evaluate_splits(data, probabilities):
@@ -723,7 +709,6 @@ def peak_memory():
 
 # ---- Records and saving: every write, and reading a saved model -----------------------------------------------------
 
-
 def sha256_file(path):
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -734,9 +719,8 @@ def sha256_file(path):
 
 @contextlib.contextmanager
 def staging(parent, target=None):
-    """A folder of this run's own in `parent` (.lfd-tmp-*), for what is written before it replaces `target`.
-    It carries the tool's marker, locked while this run lives; it is removed when the block ends, whatever
-    ends it, and after a SIGKILL by the next run's recover(), which touches no folder without the marker."""
+    """A folder of this run's own in `parent` (.lfd-tmp-*) for what will replace `target`, marked and locked while
+    the run lives; removed when the block ends, however it ends (after a SIGKILL, by the next run's recover())."""
     folder = tempfile.mkdtemp(dir=parent, prefix=STAGING_PREFIX)
     try:
         marker = os.open(os.path.join(folder, MARKER), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -833,9 +817,8 @@ def inside(path, folder):
 
 
 def check_output_paths(args):
-    """Fail before training when an output cannot or must not be written: its folder exists (never created), it
-    is a regular file or absent ('-': stdout for --results_file and --predictions_file), never an input or a hard
-    link of one, never inside or around an input or another output."""
+    """Fail before training unless each output's folder exists (never created) and it is a regular file or absent
+    ('-': stdout), never an input or a hard link of one, never inside or around an input or another output."""
     inputs = [args.train_file, args.dev_file, args.test_file, args.predict_file, *(args.load_model or [])]
     inputs += [] if args.load_model else [getattr(args, name) for name in FAMILIES[args.model].inputs]
     inputs = [os.path.realpath(path) for path in inputs if path and os.path.exists(path)]
@@ -911,9 +894,8 @@ def config_digest(saved):
 
 
 def save_model_folder(folder, classifier, labels, training):
-    """The classifier's files and lfd_config.json (format, family, labels, config, every file's SHA-256 and its
-    own) written in a staging folder, renamed into place. An old model is set aside first and removed once the
-    new one is in place: an interruption leaves one of them, never neither (the next run puts a killed run's back)."""
+    """The classifier's files and lfd_config.json (format, family, labels, config, the SHA-256s) written in a staging
+    folder and renamed into place; an old model is set aside until then, so an interruption leaves one of them."""
     folder = os.path.abspath(folder)
     try:
         with staging(os.path.dirname(folder), os.path.basename(folder)) as stage:
@@ -1017,11 +999,9 @@ def apply_saved_flags(args, saved):
 
 # ---- The model families: what run() needs of each -------------------------------------------------------------------
 
-
 class Classifier(Protocol):
-    """A trained model of one family, in the Trained its train_or_load_<family>(args, data, saved) returns. A
-    fourth family: its section (such a classifier, its train_or_load), its flags in FLAGS under its name, its
-    FAMILIES entry."""
+    """A trained model of one family, as its train_or_load_<family>(args, data, saved) returns it. A fourth family
+    is a section (such a classifier, its train_or_load), its flags in FLAGS under its name and a FAMILIES entry."""
     family: str  # its name in FAMILIES: the --model that trains it
     config: dict  # everything needed to rebuild it: its family's saved flags, and what training found
 
@@ -1059,7 +1039,6 @@ def check_converged(curves, patience=0, epochs_run=0):
 
 
 # ---- LSTM family (Keras 3): vocabulary, embedding matrix, model, training, train_or_load ----------------------------
-
 
 def has_gpu():
     return os.path.exists("/proc/driver/nvidia/version") or shutil.which("nvidia-smi") is not None
@@ -1335,7 +1314,6 @@ def train_or_load_lstm(args, data, saved):
 
 # ---- Transformer family (PyTorch, the Hugging Face Trainer): model, precision, training, train_or_load --------------
 
-
 def world():
     """(rank, number of processes) under torchrun or accelerate launch; (0, 1) in a plain run."""
     return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
@@ -1418,9 +1396,8 @@ def offline():
 
 
 def from_pretrained(transformers, name, flag, trust_remote_code, **head):
-    """Tokenizer and classification model, the weights in float32 whatever the checkpoint stores: fine-tuning
-    fp16 or bf16 weights directly loses updates smaller than their precision, so --precision decides only the
-    compute. A folder's own code runs only with --trust_remote_code: never a question on stdin."""
+    """Tokenizer and classification model, the weights in float32 (fine-tuning fp16 or bf16 weights loses small
+    updates: --precision decides the compute only); a folder's own code runs only with --trust_remote_code."""
     import torch
     try:
         tokenizer = transformers.AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code)
@@ -1437,6 +1414,13 @@ def from_pretrained(transformers, name, flag, trust_remote_code, **head):
         raise InputError(f"{flag} {name}: cannot be loaded ({first_line(error)})") from error
     return tokenizer, model
 
+
+
+def max_positions(model, tokenizer):
+    """The longest input the model takes: the smaller of its position table and the tokenizer's stated limit
+    (RoBERTa-style tables, MPNet's too, hold two rows more than the 512 usable positions their tokenizers state)."""
+    limits = [getattr(model.config, "max_position_embeddings", None), tokenizer.model_max_length]
+    return min([n for n in limits if isinstance(n, int) and 0 < n < 100_000], default=None)
 
 
 class LengthBuckets:
@@ -1592,11 +1576,7 @@ def train_lm(torch, transformers, args, data, device, precision):
     tokenizer, model = from_pretrained(transformers, args.lm_name, "--lm_name", args.trust_remote_code,
                                        num_labels=len(labels), id2label=dict(enumerate(labels)),
                                        label2id={label: i for i, label in enumerate(labels)})
-    # the longest input: the smaller of the model's position table and the tokenizer's stated limit (RoBERTa-style
-    # tables, MPNet's too, hold two rows more than the 512 usable positions their tokenizers state)
-    limits = [getattr(model.config, "max_position_embeddings", None), tokenizer.model_max_length]
-    positions = min([n for n in limits if isinstance(n, int) and 0 < n < 100_000], default=None)
-    if positions and args.max_length > positions:
+    if (positions := max_positions(model, tokenizer)) and args.max_length > positions:
         raise InputError(f"--max_length {args.max_length}: {args.lm_name} takes at most {positions} tokens")
     log.info("%s: %s with a new %d-class head", args.lm_name, type(model).__name__, len(labels))
     if args.freeze_encoder:  # the head alone trains, with a pooler it reads (which the checkpoint may lack)
@@ -1663,7 +1643,6 @@ def train_or_load_lm(args, data, saved):
 
 
 # ---- tf-idf family (scikit-learn): the linear baseline --------------------------------------------------------------
-
 
 def identity(tokens):
     return tokens
@@ -1742,12 +1721,10 @@ def train_or_load_tfidf(args, data, saved):
 
 # ---- run and main ---------------------------------------------------------------------------------------------------
 
-
 @dataclass
 class Family:
-    """A model family: its --help group and its line in --model's help, the shared flag groups it reads, the
-    defaults it gives flags whose default differs per family (None in argparse), how it trains or loads, the
-    flags that name what it reads besides the data, and whether it trains in several processes (torchrun)."""
+    """A model family: its --help group and --model line, the shared groups it reads, its defaults for flags whose
+    default is None in argparse, how it trains or loads, its input flags, whether it runs under torchrun."""
     title: str
     summary: str
     reads: tuple
