@@ -1,39 +1,32 @@
 #!/usr/bin/env python
 """Train, evaluate and reuse text classifiers for the 6-class product-review data.
 
-Three model families share the data reading, evaluation, run records and save/load: an LSTM
-(Keras 3) over pretrained word embeddings (GloVe, the default), a pretrained transformer
-fine-tuned with the Hugging Face Trainer (--model lm), and a linear classifier over tf-idf
-n-grams (--model tfidf, the baseline). Every run prints accuracy, macro F1, per-class
-precision/recall/F1 and a confusion matrix, and can log one JSON record per run.
+Three model families share the data reading, evaluation, run records and save/load: an LSTM (Keras 3) over pretrained
+word embeddings (GloVe, the default), a pretrained transformer fine-tuned with the Hugging Face Trainer (--model lm),
+and a linear classifier over tf-idf n-grams (--model tfidf, the baseline). Every run prints accuracy, macro F1,
+per-class precision/recall/F1 and a confusion matrix, and can log one JSON record per run.
 
   # train on train.txt, early-stop on dev.txt (the assignment's own command)
   python lfd_assignment3.py --train_file train.txt --dev_file dev.txt --embeddings glove_reviews.json
-
   # fine-tune a pretrained transformer (a hub id, or a local folder offline)
   python lfd_assignment3.py --model lm --lm_name bert-base-uncased --train_file train.txt --dev_file dev.txt
-
   # the linear baseline: tf-idf n-grams and a linear SVM, seconds to fit
   python lfd_assignment3.py --model tfidf
-
   # a quick smoke run: 200 reviews, one epoch
   python lfd_assignment3.py --max_train_samples 200 --epochs 1 --embeddings glove_reviews.json
-
   # a stronger LSTM, saved, with a results log and a predictions file
   python lfd_assignment3.py --embeddings glove_reviews.json --bidirectional --max_seq_len 200 \\
       --save_model runs/bilstm --results_file results.jsonl --predictions_file preds.tsv
-
   # predict only: label new texts (one per line) with a saved model of any family, no training
   python lfd_assignment3.py --load_model runs/bilstm --predict_file new_reviews.txt
-
   # an ensemble: the averaged probabilities of saved models, families mixed
   python lfd_assignment3.py --load_model runs/bilstm --load_model runs/tfidf --dev_file dev.txt
 
-Data lines are `<category> <sentiment> <id> <tokens...>`, lowercased and tokenized.
-Run `python lfd_assignment3.py --help` for every option.
+Data lines are `<category> <sentiment> <id> <tokens...>`, lowercased and tokenized. `--help` lists every option.
 """
 
 import argparse
+import collections
 import contextlib
 import csv
 import datetime
@@ -75,9 +68,7 @@ try:  # Unix only; without them no file lock, no peak-memory figure
 except ImportError:
     fcntl = resource = None
 
-# ---------------------------------------------------------------------------
-# Constants
-# ---------------------------------------------------------------------------
+# ---- Constants ------------------------------------------------------------------------------------------------------
 
 PROG = "lfd_assignment3.py"
 PAD_INDEX, OOV_INDEX = 0, 1
@@ -89,25 +80,19 @@ PUNCTUATION = re.compile(r"""([.,!?;:()"])""")
 BACKENDS = ("tensorflow", "jax", "torch")
 # --backend auto, fastest first. CPU: seconds per epoch of a 64-unit LSTM (bench/README.md). GPU: TensorFlow
 # runs the fused cuDNN kernel even with a padding mask, JAX and torch only without one (--padding pre).
-CPU_BACKEND_ORDER = ("jax", "tensorflow", "torch")
-GPU_BACKEND_ORDER = ("tensorflow", "jax", "torch")
+CPU_BACKEND_ORDER, GPU_BACKEND_ORDER = ("jax", "tensorflow", "torch"), ("tensorflow", "jax", "torch")
 KERAS_OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad",
                     "nadam": "Nadam", "adamax": "Adamax", "adadelta": "Adadelta"}
 MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
 SCHEDULERS = ("constant", "linear", "polynomial", "cosine")
-# Which tokens a review longer than --max_seq_len or --max_length keeps: its start, its end, or the
-# first quarter and the last three quarters (Sun et al. 2019 kept 128 + 382 of BERT's 512).
-TRUNCATIONS = ("head", "tail", "head_tail")
+TRUNCATIONS = ("head", "tail", "head_tail")  # what a long review keeps (--truncation; Sun et al. 2019: 128 + 382)
 POOLINGS = ("last", "max", "mean")  # how the LSTM's outputs become one vector per review
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # CPU features that compute bf16 natively; elsewhere torch emulates bf16, up to 20 times slower than fp32.
-NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
-CPUINFO = "/proc/cpuinfo"
+NATIVE_BF16_FLAGS, CPUINFO = ("avx512_bf16", "amx_bf16"), "/proc/cpuinfo"
 # A saved model is a folder: lfd_config.json (the tool, the format, family, labels, config and every file's
 # SHA-256) beside the family's own files. A model saved in another format is refused, never converted.
-SAVED_CONFIG = "lfd_config.json"
-SAVED_FORMAT = 1
-MAX_CONFIG_BYTES = 1 << 20
+SAVED_CONFIG, SAVED_FORMAT, MAX_CONFIG_BYTES = "lfd_config.json", 1, 1 << 20
 # What a run writes goes first into a staging folder of its own beside the output, marked and locked
 # while the run lives; recover() removes a killed run's, and touches nothing else.
 STAGING_PREFIX, MARKER = ".lfd-tmp-", "lfd-staging.json"
@@ -118,19 +103,14 @@ log = logging.getLogger(PROG)
 class InputError(Exception):
     """Bad input, found before or while reading it: reported in one line, exit status 2."""
 
-
 class Terminated(BaseException):
     """SIGTERM (what kill, timeout and Slurm send), raised where Ctrl-C raises KeyboardInterrupt."""
-
 
 def terminated(signum, frame):
     raise Terminated
 
 
-# ---------------------------------------------------------------------------
-# Command line: every flag declared once, in the group of the model families that read it
-# ---------------------------------------------------------------------------
-
+# ---- Command line: every flag declared once, in the group of the model families that read it ------------------------
 
 def number(kind, valid, what):
     """An argparse type: a finite int or float for which valid(value) holds ("must be <what>")."""
@@ -160,138 +140,112 @@ WEIGHT = (lambda parse: lambda text: text if text == "fit" else parse(text))(WEI
 SHARED_GROUPS = {"data": "data", "training": "training", "output": "output and reuse"}
 SAVED = True
 FLAGS = [  # (group, saved, names, argparse options)
-    ("data", False, ("-i", "--train_file"), dict(default="train.txt", metavar="FILE", help=(
-        "training data, one review a line: <category> <sentiment> <id> <tokens...>"))),
-    ("data", False, ("-d", "--dev_file"), dict(default="dev.txt", metavar="FILE", help=(
-        "development data: early stopping and the dev evaluation"))),
+    ("data", False, ("-i", "--train_file"), dict(default="train.txt", metavar="FILE", help="training data, one review "
+        "a line: <category> <sentiment> <id> <tokens...>")),
+    ("data", False, ("-d", "--dev_file"), dict(default="dev.txt", metavar="FILE", help="development data: early "
+        "stopping and the dev evaluation")),
     ("data", False, ("-t", "--test_file"), dict(metavar="FILE", help="test data; evaluated only when given")),
-    ("data", False, ("--predict_file",), dict(metavar="FILE", help=(
-        "unlabelled raw texts, one a line (lowercased and tokenized like the corpus): predicted labels go to "
-        "--predictions_file, or to stdout"))),
-    ("data", SAVED, ("--task",), dict(choices=sorted(TASK_COLUMN), default="category", help=(
-        "label column: the 6 categories or pos/neg sentiment"))),
-    ("data", SAVED, ("--max_train_samples",), dict(type=POSITIVE_INT, metavar="N", help=(
-        "train on the first N training reviews only (a quick smoke run)"))),
-    ("data", SAVED, ("--seed",), dict(type=SEED, default=1, metavar="N", help=(
-        "random seed, applied before anything random"))),
-    ("lstm", SAVED, ("-e", "--embeddings"), dict(default="glove_reviews.json", metavar="FILE", help=(
-        "pretrained word vectors: JSON {word: [floats]} or word2vec/GloVe text (word v1 ... vn, optionally .gz); "
-        "'none' trains embeddings from random initialisation"))),
-    ("lstm", SAVED, ("--embedding_dim",), dict(type=POSITIVE_INT, metavar="N", help=(
-        "embedding size with --embeddings none (50 if not given); with a file it is the file's, and if given "
-        "must match it"))),
-    ("lstm", SAVED, ("--trainable_embeddings",), dict(action=BOOLEAN, default=False, help=(
-        "update the pretrained vectors during training (frozen otherwise); always on with --embeddings none"))),
-    ("lstm", SAVED, ("--max_seq_len",), dict(type=POSITIVE_INT, default=50, metavar="N", help=(
-        "tokens kept of each review (the course's cut-off is 50; the median review has about 100)"))),
-    ("lstm", SAVED, ("--padding",), dict(choices=("mask", "pre"), default="mask", help=(
-        "mask: pad at the end and mask padding out; pre: pad at the start, no mask (lets JAX and torch use "
-        "cuDNN on a GPU)"))),
-    ("lstm", SAVED, ("--dense_after_embedding",), dict(type=POSITIVE_INT, metavar="UNITS", help=(
-        "add a per-token dense layer (ReLU) of UNITS between embedding and LSTM"))),
-    ("lstm", SAVED, ("--lstm_layers",), dict(type=POSITIVE_INT, default=1, metavar="N", help=(
-        "stacked LSTM layers (all but the last return sequences)"))),
-    ("lstm", SAVED, ("--lstm_units",), dict(type=POSITIVE_INT, default=128, metavar="N", help=(
-        "units per LSTM layer (per direction with --bidirectional)"))),
-    ("lstm", SAVED, ("--bidirectional",), dict(action=BOOLEAN, default=False, help=(
-        "read each review in both directions"))),
-    ("lstm", SAVED, ("--dropout",), dict(type=FRACTION, default=0.0, metavar="RATE", help=(
-        "LSTM dropout: fraction of the input connections dropped at each step"))),
-    ("lstm", SAVED, ("--recurrent_dropout",), dict(type=FRACTION, default=0.0, metavar="RATE", help=(
-        "LSTM recurrent dropout: fraction of the recurrent state connections dropped (on a GPU this disables "
-        "the fused cuDNN kernel: much slower)"))),
-    ("lstm", SAVED, ("--pooling",), dict(choices=POOLINGS, default="last", help=(
-        "what the classifier reads: the last LSTM state (last), or the maximum (max) or mean (mean) of the last "
-        "layer's outputs over all steps of the review, padding excluded (max: Conneau et al. 2017's BiLSTM-max)"))),
-    ("lstm", SAVED, ("--output_dropout",), dict(type=FRACTION, default=0.0, metavar="RATE", help=(
-        "dropout before the softmax output layer"))),
-    ("lstm", SAVED, ("--optimizer",), dict(choices=tuple(KERAS_OPTIMIZERS), default="adam", help=(
-        "the Keras optimizer (the transformer trains with the Trainer's AdamW)"))),
-    ("lstm", SAVED, ("--momentum",), dict(type=NON_NEGATIVE, default=0.0, metavar="M", help=(
-        "momentum, for sgd and rmsprop only"))),
+    ("data", False, ("--predict_file",), dict(metavar="FILE", help="unlabelled raw texts, one a line (lowercased and "
+        "tokenized like the corpus): predicted labels go to --predictions_file, or to stdout")),
+    ("data", SAVED, ("--task",), dict(choices=sorted(TASK_COLUMN), default="category", help="label column: the 6 "
+        "categories or pos/neg sentiment")),
+    ("data", SAVED, ("--max_train_samples",), dict(type=POSITIVE_INT, metavar="N", help="train on the first N training "
+        "reviews only (a quick smoke run)")),
+    ("data", SAVED, ("--seed",), dict(type=SEED, default=1, metavar="N", help="random seed, applied first")),
+    ("lstm", SAVED, ("-e", "--embeddings"), dict(default="glove_reviews.json", metavar="FILE", help="pretrained word "
+        "vectors: JSON {word: [floats]} or word2vec/GloVe text (word v1 ... vn, optionally .gz); 'none' trains "
+        "embeddings from random initialisation")),
+    ("lstm", SAVED, ("--embedding_dim",), dict(type=POSITIVE_INT, metavar="N", help="embedding size with --embeddings "
+        "none (50 if not given); with a file it is the file's, and if given must match it")),
+    ("lstm", SAVED, ("--trainable_embeddings",), dict(action=BOOLEAN, default=False, help="update the pretrained "
+        "vectors during training (frozen otherwise); always on with --embeddings none")),
+    ("lstm", SAVED, ("--max_seq_len",), dict(type=POSITIVE_INT, default=50, metavar="N", help="tokens kept of each "
+        "review (the course's cut-off is 50; the median review has about 100)")),
+    ("lstm", SAVED, ("--padding",), dict(choices=("mask", "pre"), default="mask", help="mask: pad at the end and mask "
+        "padding out; pre: pad at the start, no mask (lets JAX and torch use cuDNN on a GPU)")),
+    ("lstm", SAVED, ("--dense_after_embedding",), dict(type=POSITIVE_INT, metavar="UNITS", help="add a per-token dense "
+        "layer (ReLU) of UNITS between embedding and LSTM")),
+    ("lstm", SAVED, ("--lstm_layers",), dict(type=POSITIVE_INT, default=1, metavar="N", help="stacked LSTM layers (all "
+        "but the last return sequences)")),
+    ("lstm", SAVED, ("--lstm_units",), dict(type=POSITIVE_INT, default=128, metavar="N", help="units per LSTM layer "
+        "(per direction with --bidirectional)")),
+    ("lstm", SAVED, ("--bidirectional",), dict(action=BOOLEAN, default=False, help="read reviews in both directions")),
+    ("lstm", SAVED, ("--dropout",), dict(type=FRACTION, default=0.0, metavar="RATE", help="LSTM dropout: fraction of "
+        "the input connections dropped at each step")),
+    ("lstm", SAVED, ("--recurrent_dropout",), dict(type=FRACTION, default=0.0, metavar="RATE", help="LSTM recurrent "
+        "state dropout (on a GPU this disables the fused cuDNN kernel: much slower)")),
+    ("lstm", SAVED, ("--pooling",), dict(choices=POOLINGS, default="last", help="what the classifier reads: the last "
+        "LSTM state (last), or the maximum (max) or mean (mean) of the last layer's outputs over all steps of the "
+        "review, padding excluded (max: Conneau et al. 2017's BiLSTM-max)")),
+    ("lstm", SAVED, ("--output_dropout",), dict(type=FRACTION, default=0.0, metavar="RATE", help="dropout before the "
+        "softmax output layer")),
+    ("lstm", SAVED, ("--optimizer",), dict(choices=tuple(KERAS_OPTIMIZERS), default="adam", help="the Keras optimizer "
+        "(the transformer trains with the Trainer's AdamW)")),
+    ("lstm", SAVED, ("--momentum",), dict(type=NON_NEGATIVE, default=0.0, metavar="M", help="sgd and rmsprop only")),
     ("lstm", SAVED, ("--clipnorm",), dict(type=POSITIVE, metavar="NORM", help="clip each gradient to this norm")),
-    ("lstm", False, ("--backend",), dict(choices=("auto",) + BACKENDS, default="auto", help=(
-        "Keras backend; auto honours KERAS_BACKEND, else takes the fastest installed one for the device "
-        "(CPU: jax, tensorflow, torch; GPU: tensorflow, jax, torch)"))),
-    ("lm", SAVED, ("--lm_name",), dict(default="bert-base-uncased", metavar="NAME_OR_DIR", help=(
-        "pretrained model: a local folder (config, weights, tokenizer) or a Hugging Face hub id, which offline "
-        "must already be in the cache"))),
-    ("lm", SAVED, ("--max_length",), dict(type=POSITIVE_INT, default=100, metavar="N", help=(
-        "subword tokens kept per review, special tokens included (longer ones are cut)"))),
-    ("lm", SAVED, ("--pad_to_max_length",), dict(action="store_true", help=(
-        "pad every review to --max_length (the usual recipe) instead of to the longest review of its batch: "
-        "the model reads the same tokens, only slower (README)"))),
-    ("lm", False, ("--pad_to_multiple_of",), dict(type=POSITIVE_INT, default=1, metavar="N", help=(
-        "round each batch's length up to a multiple of N tokens (8 suits the tensor cores of older GPUs)"))),
-    ("lm", SAVED, ("--group_by_length",), dict(action=BOOLEAN, default=True, help=(
-        "train on batches of reviews of similar length (in random order), so batches need little padding"))),
-    ("lm", SAVED, ("--lr_scheduler_type",), dict(choices=SCHEDULERS, default="linear", help=(
-        "learning-rate schedule after warm-up: constant, linear decay to 0, polynomial decay to --lr_end, "
-        "cosine"))),
-    ("lm", SAVED, ("--warmup_ratio",), dict(type=FRACTION, default=0.0, metavar="RATIO", help=(
-        "share of the training steps spent warming the learning rate up from 0"))),
-    ("lm", SAVED, ("--lr_end",), dict(type=NON_NEGATIVE, metavar="LR", help=(
-        "final learning rate of --lr_scheduler_type polynomial (default 1e-7)"))),
-    ("lm", SAVED, ("--lr_power",), dict(type=POSITIVE, metavar="P", help=(
-        "power of --lr_scheduler_type polynomial (default 1.0: linear to --lr_end)"))),
-    ("lm", SAVED, ("--gradient_accumulation_steps",), dict(type=POSITIVE_INT, default=1, metavar="N", help=(
-        "add up the gradients of N batches per update (effective batch N x --batch_size)"))),
-    ("lm", SAVED, ("--freeze_encoder",), dict(action="store_true", help=(
-        "train only the classification head: the pretrained encoder as a fixed feature extractor"))),
-    ("lm", False, ("--precision",), dict(choices=PRECISIONS, default="auto", help=(
-        "auto: bf16 where the hardware computes it natively (a GPU of compute capability 8.0 or later; a CPU "
-        "with AVX-512 BF16 or AMX), else fp16 on a GPU and fp32 on a CPU (emulated bf16 measured up to 20 times "
-        "slower; see README); the record says which and why"))),
-    ("lm", False, ("--trust_remote_code",), dict(action="store_true", help=(
-        "allow a model that ships its own Python code to run it (off: such models fail)"))),
-    ("lm", False, ("--eval_batch_size",), dict(type=POSITIVE_INT, default=64, metavar="N", help=(
-        "batch size for evaluation and prediction"))),
-    ("tfidf", SAVED, ("--linear_model",), dict(choices=("svm", "logreg"), default="svm", help=(
-        "svm: linear support vector machine (LinearSVC); logreg: logistic regression. Confidences are a softmax "
-        "of the decision scores (for svm not calibrated)"))),
-    ("tfidf", SAVED, ("-C", "--C"), dict(type=POSITIVE, default=1.0, metavar="C", help=(
-        "inverse regularisation strength of the linear model"))),
-    ("tfidf", SAVED, ("--ngram_max",), dict(type=POSITIVE_INT, default=2, metavar="N", help=(
-        "word n-grams of length 1 to N are the features"))),
-    ("tfidf", SAVED, ("--min_df",), dict(type=POSITIVE_INT, default=1, metavar="N", help=(
-        "keep n-grams that occur in at least N training reviews"))),
-    ("tfidf", SAVED, ("--sublinear_tf",), dict(action=BOOLEAN, default=True, help=(
-        "term frequency as 1 + log(tf) instead of the raw count"))),
-    ("training", SAVED, ("--truncation",), dict(choices=TRUNCATIONS, default="head", help=(
-        "which tokens a review longer than --max_seq_len or --max_length keeps: its start (head), its end "
-        "(tail), or the first quarter and the last three quarters (head_tail, after Sun et al. 2019)"))),
-    ("training", SAVED, ("--learning_rate",), dict(type=POSITIVE, metavar="LR", help=(
-        "peak learning rate (default: 1e-3 for lstm, 5e-5 for lm)"))),
-    ("training", SAVED, ("--weight_decay",), dict(type=NON_NEGATIVE, metavar="WD", help=(
-        "decoupled weight decay (if not given: lstm the optimizer's own, 0.004 for adamw, none for the others; "
-        "lm 0)"))),
-    ("training", SAVED, ("--batch_size",), dict(type=POSITIVE_INT, default=32, metavar="N", help=(
-        "training batch size"))),
-    ("training", SAVED, ("--epochs",), dict(type=POSITIVE_INT, metavar="N", help=(
-        "maximum epochs; early stopping may end training sooner (default: 50 for lstm, 1 for lm as in the "
-        "assignment)"))),
-    ("training", SAVED, ("--patience",), dict(type=COUNT, default=3, metavar="N", help=(
-        "stop after this many epochs without a lower dev loss and restore the best weights; 0 disables early "
-        "stopping"))),
-    ("output", False, ("--results_file",), dict(metavar="FILE", help=(
-        "append one JSON line per run: config, versions, data hashes, metrics, timings"))),
-    ("output", False, ("--predictions_file",), dict(metavar="FILE", help=(
-        "write a TSV (id, gold, predicted, confidence, text, split) of every evaluated or predicted review"))),
-    ("output", False, ("--confusion_png",), dict(metavar="FILE", help=(
-        "draw the confusion matrix of each evaluated split into this PNG"))),
-    ("output", False, ("--save_model",), dict(metavar="DIR", help=(
-        "save the trained model, vocabulary, labels and config into DIR"))),
-    ("output", False, ("--load_model",), dict(action="append", metavar="DIR", help=(
-        "skip training: load a model saved with --save_model and evaluate it on --dev_file/--test_file or label "
-        "--predict_file; given more than once, an ensemble: the mean of the models' probabilities"))),
-    ("output", False, ("--ensemble_weights",), dict(type=WEIGHT, nargs="+", metavar="W", help=(
-        "with --load_model given N times: N weights for the models' probabilities, in order (scaled to sum to 1; "
-        "default: equal), or 'fit': the weights (steps of 0.05) that give the lowest log loss on --dev_file"))),
-    ("output", False, ("--verbose",), dict(type=int, choices=(0, 1, 2), help=(
-        "training progress: 0 silent, 1 progress bar, 2 one line per epoch (default: 1 at a terminal, 2 when "
-        "output goes to a file or pipe)"))),
-    ("output", False, ("--debug",), dict(action="store_true", help=(
-        "after a one-line error, also show the traceback behind it (or set LFD_DEBUG=1)"))),
+    ("lstm", False, ("--backend",), dict(choices=("auto",) + BACKENDS, default="auto", help="Keras backend; auto "
+        "honours KERAS_BACKEND, else takes the fastest installed one for the device (CPU: jax, tensorflow, torch; GPU: "
+        "tensorflow, jax, torch)")),
+    ("lm", SAVED, ("--lm_name",), dict(default="bert-base-uncased", metavar="NAME_OR_DIR", help="pretrained model: a "
+        "local folder (config, weights, tokenizer) or a Hugging Face hub id, which offline must be in the cache")),
+    ("lm", SAVED, ("--max_length",), dict(type=POSITIVE_INT, default=100, metavar="N", help="subword tokens kept per "
+        "review, special tokens included")),
+    ("lm", SAVED, ("--pad_to_max_length",), dict(action="store_true", help="pad every review to --max_length (the "
+        "usual recipe) instead of to the longest review of its batch: the same tokens, only slower (README)")),
+    ("lm", False, ("--pad_to_multiple_of",), dict(type=POSITIVE_INT, default=1, metavar="N", help="round each batch's "
+        "length up to a multiple of N tokens (8 suits the tensor cores of older GPUs)")),
+    ("lm", SAVED, ("--group_by_length",), dict(action=BOOLEAN, default=True, help="train on batches of reviews of "
+        "similar length (in random order), so batches need little padding")),
+    ("lm", SAVED, ("--lr_scheduler_type",), dict(choices=SCHEDULERS, default="linear", help="learning-rate schedule "
+        "after warm-up: constant, linear decay to 0, polynomial decay to --lr_end, cosine")),
+    ("lm", SAVED, ("--warmup_ratio",), dict(type=FRACTION, default=0.0, metavar="RATIO", help="share of the training "
+        "steps spent warming the learning rate up from 0")),
+    ("lm", SAVED, ("--lr_end",), dict(type=NON_NEGATIVE, metavar="LR", help="final learning rate of "
+        "--lr_scheduler_type polynomial (default 1e-7)")),
+    ("lm", SAVED, ("--lr_power",), dict(type=POSITIVE, metavar="P", help="power of --lr_scheduler_type polynomial "
+        "(default 1.0: linear to --lr_end)")),
+    ("lm", SAVED, ("--gradient_accumulation_steps",), dict(type=POSITIVE_INT, default=1, metavar="N", help="add up the "
+        "gradients of N batches per update (effective batch N x --batch_size)")),
+    ("lm", SAVED, ("--freeze_encoder",), dict(action="store_true", help="train only the classification head")),
+    ("lm", False, ("--precision",), dict(choices=PRECISIONS, default="auto", help="auto: bf16 where the hardware "
+        "computes it natively (a GPU of compute capability 8.0 or later; a CPU with AVX-512 BF16 or AMX), else fp16 on "
+        "a GPU, fp32 on a CPU (emulated bf16 measured up to 20 times slower; README); the record says which and why")),
+    ("lm", False, ("--trust_remote_code",), dict(action="store_true", help="run a model's own code (else it fails)")),
+    ("lm", False, ("--eval_batch_size",), dict(type=POSITIVE_INT, default=64, metavar="N", help="eval/predict batch")),
+    ("tfidf", SAVED, ("--linear_model",), dict(choices=("svm", "logreg"), default="svm", help="svm: linear support "
+        "vector machine (LinearSVC); logreg: logistic regression. Confidences: a softmax "
+        "of the decision scores (svm: uncalibrated)")),
+    ("tfidf", SAVED, ("-C", "--C"), dict(type=POSITIVE, default=1.0, metavar="C", help="1 / regularisation strength")),
+    ("tfidf", SAVED, ("--ngram_max",), dict(type=POSITIVE_INT, default=2, metavar="N", help="word 1- to N-grams")),
+    ("tfidf", SAVED, ("--min_df",), dict(type=POSITIVE_INT, default=1, metavar="N", help="n-grams in >= N reviews")),
+    ("tfidf", SAVED, ("--sublinear_tf",), dict(action=BOOLEAN, default=True, help="tf as 1 + log(tf), not raw count")),
+    ("training", SAVED, ("--truncation",), dict(choices=TRUNCATIONS, default="head", help="which tokens a review "
+        "longer than --max_seq_len or --max_length keeps: its start (head), its end (tail), or the first quarter and "
+        "the last three quarters (head_tail, after Sun et al. 2019)")),
+    ("training", SAVED, ("--learning_rate",), dict(type=POSITIVE, metavar="LR", help="peak learning rate (default: "
+        "1e-3 for lstm, 5e-5 for lm)")),
+    ("training", SAVED, ("--weight_decay",), dict(type=NON_NEGATIVE, metavar="WD", help="decoupled weight decay (if "
+        "not given: lstm the optimizer's own, 0.004 for adamw, none for the others; lm 0)")),
+    ("training", SAVED, ("--batch_size",), dict(type=POSITIVE_INT, default=32, metavar="N", help="train batch size")),
+    ("training", SAVED, ("--epochs",), dict(type=POSITIVE_INT, metavar="N", help="maximum epochs; early stopping may "
+        "end training sooner (default: 50 for lstm, 1 for lm as in the assignment)")),
+    ("training", SAVED, ("--patience",), dict(type=COUNT, default=3, metavar="N", help="stop after this many epochs "
+        "without a lower dev loss and restore the best weights; 0 disables early stopping")),
+    ("output", False, ("--results_file",), dict(metavar="FILE", help="append one JSON line per run: config, versions, "
+        "data hashes, metrics, timings")),
+    ("output", False, ("--predictions_file",), dict(metavar="FILE", help="write a TSV (id, gold, predicted, "
+        "confidence, text, split) of every evaluated or predicted review")),
+    ("output", False, ("--confusion_png",), dict(metavar="FILE", help="each evaluated split's confusion matrix (PNG)")),
+    ("output", False, ("--save_model",), dict(metavar="DIR", help="save the model, vocabulary, labels, config in DIR")),
+    ("output", False, ("--load_model",), dict(action="append", metavar="DIR", help="skip training: load a model saved "
+        "with --save_model and evaluate it on --dev_file/--test_file or label --predict_file; given more than once, an "
+        "ensemble: the mean of the models' probabilities")),
+    ("output", False, ("--ensemble_weights",), dict(type=WEIGHT, nargs="+", metavar="W", help="with --load_model given "
+        "N times: N weights for the models' probabilities, in order (scaled to sum to 1; default: equal), or 'fit': "
+        "the weights (steps of 0.05) that give the lowest log loss on --dev_file")),
+    ("output", False, ("--verbose",), dict(type=int, choices=(0, 1, 2), help="training progress: 0 silent, 1 progress "
+        "bar, 2 one line per epoch (default: 1 at a terminal, 2 when output goes to a file or pipe)")),
+    ("output", False, ("--debug",), dict(action="store_true", help="show an error's traceback too (or LFD_DEBUG=1)")),
 ]
 
 
@@ -318,14 +272,12 @@ def family_flags(family, saved_only=False):
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Show defaults, except the empty ones (None), which say nothing."""
-
     def _get_help_string(self, action):
         return action.help if action.default is None else super()._get_help_string(action)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
     """argparse, but an error is one line on stderr and exit status 2."""
-
     def error(self, message):
         sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
         sys.exit(2)
@@ -348,8 +300,7 @@ def build_parser():
 
 
 def explicit_flags(parser, argv):
-    """The destinations of the options that argv gives, as argparse itself reads them, so that
-    glued forms (-C5, -iFILE, --seed=3) count like spaced ones."""
+    """The destinations of the options argv gives, as argparse reads them (glued -C5, -iFILE, --seed=3 too)."""
     defaults = [(action, action.default) for action in parser._actions]
     try:
         for action, _ in defaults:
@@ -372,8 +323,7 @@ def check_flags(args, given):
     if args.pad_to_max_length and "group_by_length" in given and args.group_by_length:
         raise InputError("--group_by_length with --pad_to_max_length: every batch is --max_length long anyway")
     if args.momentum and args.optimizer not in MOMENTUM_OPTIMIZERS:
-        raise InputError(f"--momentum applies to {' and '.join(MOMENTUM_OPTIMIZERS)}, "
-                         f"not --optimizer {args.optimizer}")
+        raise InputError(f"--momentum applies to {' and '.join(MOMENTUM_OPTIMIZERS)}, not --optimizer {args.optimizer}")
     if args.model == "lm" and args.pad_to_multiple_of > args.max_length:  # 10**9 tokens exhaust any memory
         raise InputError(f"--pad_to_multiple_of {args.pad_to_multiple_of}: more than --max_length {args.max_length} "
                          "tokens; batches would be padded beyond their longest review")
@@ -392,8 +342,7 @@ def check_flags(args, given):
     if weights == ["fit"] and not args.dev_file:
         raise InputError("--ensemble_weights fit: the weights are fitted on --dev_file; give one")
     if args.load_model:
-        ignored = sorted(given & (set().union(*(family_flags(f, True) for f in FAMILIES)) | {"model"}))
-        if ignored:
+        if ignored := sorted(given & (set().union(*(family_flags(f, True) for f in FAMILIES)) | {"model"})):
             log.warning("ignored with --load_model (the saved config decides): %s",
                         ", ".join("--" + name for name in ignored))
         if "train_file" in given:
@@ -410,27 +359,15 @@ def apply_family_defaults(args, family):
         args.verbose = 1 if sys.stdout.isatty() else 2
 
 
-# ---------------------------------------------------------------------------
-# Data
-# ---------------------------------------------------------------------------
+# ---- Data -----------------------------------------------------------------------------------------------------------
 
-
-@dataclass
-class Split:
-    """One data file: ids, token lists and (unless unlabelled) gold label strings."""
-
-    name: str
-    path: str
-    ids: list
-    texts: list
-    labels: list = None
+# One data file: ids, token lists and (unless unlabelled) gold label strings
+Split = collections.namedtuple("Split", "name path ids texts labels", defaults=[None])
 
 
 @dataclass
 class Data:
-    """What the families share: the splits, the label order (sorted, from train) and the SHA-256
-    of every input file, taken when it was read."""
-
+    """What the families share: the splits, the label order (sorted, from train), each input's SHA-256 as read."""
     label_order: list
     splits: dict = field(default_factory=dict)
     sha256: dict = field(default_factory=dict)
@@ -441,9 +378,7 @@ class Data:
 
 
 class Hashed(io.RawIOBase):
-    """A binary stream that takes the SHA-256 of the bytes read through it: a file, a pipe or /dev/stdin is
-    read once, and the bytes parsed are the bytes hashed."""
-
+    """A binary stream that hashes what is read through it: an input is read once, the bytes parsed are hashed."""
     def __init__(self, raw):
         self.raw, self.digest = raw, hashlib.sha256()
 
@@ -483,26 +418,22 @@ def reading(path, flag, hashes=None, key=None):
 def read_corpus(path, task, flag, name, hashes=None):
     """Read `<category> <sentiment> <id> <tokens...>` lines; blank lines are skipped."""
     ids, texts, labels = [], [], []
-    column = TASK_COLUMN[task]
     with reading(path, flag, hashes, f"{name}_file") as handle:
-        for number, line in enumerate(handle, start=1):
-            fields = line.split()
-            if not fields:
-                continue
-            if len(fields) < 4:
+        for number, fields in enumerate(map(str.split, handle), start=1):
+            if fields and len(fields) < 4:
                 raise InputError(f"{flag} {path}, line {number}: expected "
                                  f"'<category> <sentiment> <id> <tokens...>', got {len(fields)} field(s)")
-            labels.append(fields[column])
-            ids.append(fields[2])
-            texts.append(fields[3:])
+            if fields:
+                labels.append(fields[TASK_COLUMN[task]])
+                ids.append(fields[2])
+                texts.append(fields[3:])
     if not texts:
         raise InputError(f"{flag} {path}: no reviews in the file")
     return Split(name, path, ids, texts, labels)
 
 
 def tokenize(text):
-    """Lowercase and tokenize raw text the way the corpus is: punctuation, n't and 's
-    split off. Text tokenized that way already comes back unchanged."""
+    """Lowercase and tokenize raw text as the corpus is (punctuation, n't, 's split off); idempotent."""
     text = CONTRACTION.sub(r"\1 \2", text.lower())
     return PUNCTUATION.sub(r" \1 ", text).split()
 
@@ -512,8 +443,7 @@ def read_unlabelled(path, task, labels, hashes=None):
     ids, texts, labelled = [], [], True
     with reading(path, "--predict_file", hashes, "predict_file") as handle:
         for number, line in enumerate(handle, start=1):
-            if line.strip():
-                fields = line.split()
+            if fields := line.split():
                 labelled = labelled and len(fields) > 3 and fields[TASK_COLUMN[task]] in labels
                 ids.append(str(number))
                 texts.append(tokenize(line))
@@ -526,14 +456,12 @@ def read_unlabelled(path, task, labels, hashes=None):
 
 
 def read_data(args, label_order=None):
-    """Read every data file the flags name, each once (its SHA-256 taken as it is read); labels are sorted and
-    fit on train only."""
+    """Read every data file the flags name, each once and hashed as read; labels sorted, fit on train only."""
     data = Data(label_order)
     if label_order is None:
         train = read_corpus(args.train_file, args.task, "--train_file", "train", data.sha256)
-        if args.max_train_samples:
-            keep = args.max_train_samples
-            train = Split("train", train.path, train.ids[:keep], train.texts[:keep], train.labels[:keep])
+        if keep := args.max_train_samples:
+            train = train._replace(ids=train.ids[:keep], texts=train.texts[:keep], labels=train.labels[:keep])
         data.label_order = sorted(set(train.labels))
         if len(data.label_order) < 2:
             raise InputError(f"--train_file {args.train_file}: only one label ({data.label_order[0]}) "
@@ -542,8 +470,7 @@ def read_data(args, label_order=None):
     for name, path in (("dev", args.dev_file), ("test", args.test_file)):
         if path:
             split = read_corpus(path, args.task, f"--{name}_file", name, data.sha256)
-            unknown = sorted(set(split.labels) - set(data.label_order))
-            if unknown:
+            if unknown := sorted(set(split.labels) - set(data.label_order)):
                 raise InputError(f"--{name}_file {path}: label(s) {', '.join(unknown)} not seen in training "
                                  f"(known: {', '.join(data.label_order)})")
             data.splits[name] = split
@@ -553,9 +480,8 @@ def read_data(args, label_order=None):
 
 
 def read_embeddings(path, flag="--embeddings", hashes=None):
-    """Word vectors from the course's JSON ({word: [floats]}) or word2vec/GloVe text (`word v1 ... vn` lines, an
-    optional `<count> <dimension>` header first), gzipped or not: (words, float32 matrix). A repeated word keeps
-    its first vector."""
+    """(words, float32 matrix) from the course's JSON {word: [floats]} or word2vec/GloVe text (`word v1 ... vn`,
+    an optional `<count> <dimension>` header), gzipped or not. A repeated word keeps its first vector."""
     with reading(path, flag, hashes, "embeddings") as handle:
         start = handle.read(1 << 12)
         if start.lstrip()[:1] in ("{", "["):
@@ -600,8 +526,7 @@ def json_vectors(text, path, flag):
 
 
 def text_vectors(lines, path, flag):
-    for number, line in enumerate(lines, start=1):
-        fields = line.split()
+    for number, fields in enumerate(map(str.split, lines), start=1):
         if number == 1 and len(fields) == 2 and all(field.isdigit() for field in fields):
             yield "line 1", None, [0.0] * int(fields[1])  # a word2vec header: the dimension of what follows
         elif fields:
@@ -611,18 +536,13 @@ def text_vectors(lines, path, flag):
                 raise InputError(f"{flag} {path}, line {number}: neither JSON nor 'word v1 ... vn' text") from None
 
 
-# ---------------------------------------------------------------------------
-# Evaluation and report (shared by the model families)
-# ---------------------------------------------------------------------------
-
+# ---- Evaluation and report (shared by the model families) -----------------------------------------------------------
 
 def evaluate(gold, predicted, labels):
     """Accuracy, macro F1, per-class precision/recall/F1/support and the confusion matrix."""
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
-
     ids = list(range(len(labels)))
-    precision, recall, f1, support = precision_recall_fscore_support(
-        gold, predicted, labels=ids, zero_division=0)
+    precision, recall, f1, support = precision_recall_fscore_support(gold, predicted, labels=ids, zero_division=0)
     return {
         "accuracy": float(np.mean(np.asarray(gold) == np.asarray(predicted))),
         "macro_f1": float(np.mean(f1)),
@@ -653,10 +573,8 @@ def format_metrics(name, metrics, labels):
 def draw_confusion(path, results, labels):
     """One panel per evaluated split, counts written in the cells."""
     import matplotlib
-
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
     names = list(results)
     figure, axes = plt.subplots(1, len(names), figsize=(5.2 * len(names), 4.6), squeeze=False)
     for axis, name in zip(axes[0], names, strict=True):
@@ -664,9 +582,7 @@ def draw_confusion(path, results, labels):
         axis.imshow(matrix, cmap="Blues")
         axis.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
         axis.set_yticks(range(len(labels)), labels)
-        axis.set_xlabel("predicted")
-        axis.set_ylabel("gold")
-        axis.set_title(f"{name}: accuracy {results[name]['accuracy']:.3f}")
+        axis.set(xlabel="predicted", ylabel="gold", title=f"{name}: accuracy {results[name]['accuracy']:.3f}")
         for (row, column), count in np.ndenumerate(matrix):
             axis.text(column, row, str(count), ha="center", va="center",
                       color="white" if count > matrix.max() / 2 else "black")
@@ -706,21 +622,13 @@ def write_predictions(path, data, probabilities):
                          "nothing was written") from None
 
 
-@dataclass
-class Trained:
-    """What a family's train_or_load returns: the classifier, the record's "train" part (timings, history,
-    parameters) and where it ran."""
-
-    classifier: "Classifier"
-    info: dict
-    backend: str
-    device: str
-    libraries: list  # whose versions the record names, besides numpy and scikit-learn
+# What a family's train_or_load returns: the classifier, the record's "train" part, where it ran, and the libraries
+# whose versions the record names besides numpy and scikit-learn
+Trained = collections.namedtuple("Trained", "classifier info backend device libraries")
 
 
 def evaluate_splits(data, probabilities):
-    """The scores of every labelled split, with the gold and predicted label ids in file order (for paired
-    significance tests between runs)."""
+    """Every labelled split's scores, with gold and predicted ids in file order (for paired significance tests)."""
     results = {}
     for name, probs in probabilities.items():
         split = data.splits[name]
@@ -735,16 +643,14 @@ def build_record(args, data, results, trained, predict_seconds, commit, argv):
     """The run record: the config, where it ran, versions, data hashes, every score, timings, the commit."""
     return {
         "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "command": [PROG] + list(argv), "config": vars(args), "family": args.model,
-        "backend": trained.backend, "device": trained.device,
-        "versions": library_versions(["numpy", "scikit-learn"] + trained.libraries), "git_commit": commit,
-        "data_sha256": data.sha256, "labels": data.label_order, "splits_evaluated": sorted(results),
-        "test_evaluated": "test" in results, "results": results, "train": trained.info,
-        "predict_seconds": predict_seconds,
+        "command": [PROG] + list(argv), "config": vars(args), "family": args.model, "backend": trained.backend,
+        "device": trained.device, "versions": library_versions(["numpy", "scikit-learn"] + trained.libraries),
+        "git_commit": commit, "data_sha256": data.sha256, "labels": data.label_order,
+        "splits_evaluated": sorted(results), "test_evaluated": "test" in results, "results": results,
+        "train": trained.info, "predict_seconds": predict_seconds,
         "predict_examples_per_second": {name: round(results[name]["examples"] / seconds, 1)
                                         for name, seconds in predict_seconds.items() if seconds and name in results},
-        "peak_memory_mib": peak_memory_mib(), "gpu_peak_memory_mib": gpu_peak_memory_mib(),
-    }
+        **peak_memory()}
 
 
 def report(args, data, probabilities, record):
@@ -772,17 +678,14 @@ def report(args, data, probabilities, record):
 
 
 def git_commit():
-    """The script's git commit, with '-dirty' when the script differs from it; None outside git.
-
-    Only the script counts: logs that a sweep appends to in the same checkout do not make it dirty.
-    """
+    """The script's git commit, '-dirty' if the script (only it: not the logs beside it) differs; None outside git."""
     script = os.path.abspath(__file__)
-    folder = os.path.dirname(script)
+
+    def git(*command):
+        return subprocess.run(["git", "-C", os.path.dirname(script), *command], capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
     try:
-        commit = subprocess.run(["git", "-C", folder, "rev-parse", "HEAD"], capture_output=True,
-                                text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", folder, "status", "--porcelain", "--", script],
-                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        commit, dirty = git("rev-parse", "HEAD"), git("status", "--porcelain", "--", script)
     except (OSError, subprocess.SubprocessError):
         return None
     return commit + ("-dirty" if dirty else "")
@@ -796,26 +699,15 @@ def library_versions(names):
     return versions
 
 
-def gpu_peak_memory_mib():
-    """Peak GPU memory torch allocated in this run (None without torch or a GPU)."""
-    torch = sys.modules.get("torch")
-    if torch is None or not torch.cuda.is_available():
-        return None
-    return round(torch.cuda.max_memory_allocated() / 2**20, 1)
+def peak_memory():
+    """The peak resident memory of this process and the peak GPU memory torch allocated (None where not known)."""
+    torch, unit = sys.modules.get("torch"), 2**20 if sys.platform == "darwin" else 2**10
+    peak = resource and round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / unit, 1)
+    gpu = round(torch.cuda.max_memory_allocated() / 2**20, 1) if torch and torch.cuda.is_available() else None
+    return {"peak_memory_mib": peak, "gpu_peak_memory_mib": gpu}
 
 
-def peak_memory_mib():
-    """Peak resident memory of this process (None where the resource module is missing)."""
-    if resource is None:
-        return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
-
-
-# ---------------------------------------------------------------------------
-# Records and saving: every write, and reading a saved model
-# ---------------------------------------------------------------------------
-
+# ---- Records and saving: every write, and reading a saved model -----------------------------------------------------
 
 def sha256_file(path):
     digest = hashlib.sha256()
@@ -827,9 +719,8 @@ def sha256_file(path):
 
 @contextlib.contextmanager
 def staging(parent, target=None):
-    """A folder of this run's own in `parent` (.lfd-tmp-*), for what is written before it replaces `target`.
-    It carries the tool's marker, locked while this run lives; it is removed when the block ends, whatever
-    ends it, and after a SIGKILL by the next run's recover(), which touches no folder without the marker."""
+    """A folder of this run's own in `parent` (.lfd-tmp-*) for what will replace `target`, marked and locked while
+    the run lives; removed when the block ends, however it ends (after a SIGKILL, by the next run's recover())."""
     folder = tempfile.mkdtemp(dir=parent, prefix=STAGING_PREFIX)
     try:
         marker = os.open(os.path.join(folder, MARKER), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -854,13 +745,11 @@ def restore(folder, target):
 
 
 def recover(parent):
-    """Remove what killed runs left in `parent`: each staging folder whose marker no live run holds,
-    after putting back a model it had set aside. Without file locks (Windows) nothing tells a killed
-    run's folder from a live one's, so nothing is touched."""
+    """Remove each staging folder in `parent` whose marker no live run holds, after putting back a model it had
+    set aside. Without file locks (Windows) a killed run's folder looks like a live one's: nothing is touched."""
     with contextlib.suppress(OSError):
         for entry in os.listdir(parent) if fcntl is not None else []:
-            folder = os.path.join(parent, entry)
-            marker = os.path.join(folder, MARKER)
+            folder, marker = os.path.join(parent, entry), os.path.join(parent, entry, MARKER)
             if not entry.startswith(STAGING_PREFIX) or os.path.islink(folder) or not os.path.isfile(marker):
                 continue
             handle = os.open(marker, os.O_RDONLY | os.O_NOFOLLOW)
@@ -879,8 +768,7 @@ def recover(parent):
 
 @contextlib.contextmanager
 def atomic_path(path):
-    """Yield a temporary path beside `path`; on success it replaces `path` in one rename, keeping the old
-    file's permissions (through a symlink, the file it points to)."""
+    """Yield a temporary path beside `path`, which replaces it on success, with its permissions (a symlink's target)."""
     path = os.path.realpath(path)
     with staging(os.path.dirname(path)) as folder:
         temporary = os.path.join(folder, "new-" + os.path.basename(path))
@@ -927,29 +815,21 @@ def inside(path, folder):
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-def inodes(paths):
-    """(device, inode) of each file at or under the paths, by path: a hard link shares them."""
-    found = {}
-    for path in paths:
+
+def check_output_paths(args):
+    """Fail before training unless each output's folder exists (never created) and it is a regular file or absent
+    ('-': stdout), never an input or a hard link of one, never inside or around an input or another output."""
+    inputs = [args.train_file, args.dev_file, args.test_file, args.predict_file, *(args.load_model or [])]
+    inputs += [] if args.load_model else [getattr(args, name) for name in FAMILIES[args.model].inputs]
+    inputs = [os.path.realpath(path) for path in inputs if path and os.path.exists(path)]
+    flags, written = ("--results_file", "--predictions_file", "--confusion_png", "--save_model"), []
+    outputs = [(flag, getattr(args, flag[2:])) for flag in flags if getattr(args, flag[2:]) not in (None, "", "-")]
+    taken = {}  # (device, inode) of each file at or under an input or the saved model: a hard link shares them
+    for path in inputs + [os.path.realpath(args.save_model)] if args.save_model else inputs:
         for name in folder_files(path) if os.path.isdir(path) else [""]:
             with contextlib.suppress(OSError):
                 info = os.stat(os.path.join(path, name))
-                found[(info.st_dev, info.st_ino)] = os.path.join(path, name)
-    return found
-
-
-def check_output_paths(args):
-    """Fail before training, not after, when an output cannot or must not be written: its folder exists
-    (never created), it is a regular file or absent ('-' is stdout for --results_file and --predictions_file),
-    never an input or a hard link of one, never inside or around an input or another output."""
-    inputs = [args.train_file, args.dev_file, args.test_file, args.predict_file, *(args.load_model or [])]
-    if not args.load_model:
-        inputs += [getattr(args, name) for name in FAMILIES[args.model].inputs]
-    inputs = [os.path.realpath(path) for path in inputs if path and os.path.exists(path)]
-    outputs = [(flag, getattr(args, flag[2:])) for flag in
-               ("--results_file", "--predictions_file", "--confusion_png", "--save_model")]
-    outputs, written = [(flag, path) for flag, path in outputs if path and path != "-"], []
-    taken = inodes(inputs + [os.path.realpath(args.save_model)] if args.save_model else inputs)
+                taken[(info.st_dev, info.st_ino)] = os.path.join(path, name)
     for flag in ("--confusion_png", "--save_model"):
         if getattr(args, flag[2:]) == "-":
             raise InputError(f"{flag} -: only --results_file and --predictions_file can go to stdout")
@@ -958,8 +838,7 @@ def check_output_paths(args):
         if os.path.basename(path.rstrip("/") if model else path) in ("", ".", ".."):
             raise InputError(f"{flag} {path}: names no {'new folder' if model else 'file'}; give a name of its own")
         real = os.path.realpath(path)
-        parent = os.path.dirname(real)
-        if not os.path.isdir(parent):
+        if not os.path.isdir(parent := os.path.dirname(real)):
             raise InputError(f"{flag} {path}: {parent} " + ("is a file, not a folder" if os.path.exists(parent)
                                                             else "does not exist; create the folder first"))
         if not os.access(parent, os.W_OK):
@@ -967,8 +846,7 @@ def check_output_paths(args):
         recover(parent)
         if real in inputs:
             raise InputError(f"{flag} {path}: is an input of this run; refusing to overwrite it")
-        near = [p for p in inputs + written if inside(real, p) or inside(p, real)]
-        if near:
+        if near := [p for p in inputs + written if inside(real, p) or inside(p, real)]:
             where = "lies inside" if inside(real, near[0]) else "holds"
             what = "an input" if near[0] in inputs else "another output"
             raise InputError(f"{flag} {path}: {where} {near[0]}, {what} of this run; write it elsewhere")
@@ -979,26 +857,21 @@ def check_output_paths(args):
         elif os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
             raise InputError(f"{flag} {path}: is not a regular file (a device, pipe or socket); give a file"
                              + (", or - for stdout" if flag != "--confusion_png" else ""))
-        else:
-            linked = os.path.exists(real) and taken.get((os.stat(real).st_dev, os.stat(real).st_ino))
-            if linked:
-                raise InputError(f"{flag} {path}: is the same file as {linked} (a hard link), which this run reads "
-                                 "or saves")
+        elif linked := os.path.exists(real) and taken.get((os.stat(real).st_dev, os.stat(real).st_ino)):
+            raise InputError(f"{flag} {path}: is the same file as {linked} (a hard link), which this run reads "
+                             "or saves")
         written.append(real)
 
 
 def folder_files(folder):
     """Every file (and link) under folder, relative and '/'-separated; links are not followed."""
-    found = []
-    for root, dirs, files in os.walk(folder):
-        for name in files + [d for d in dirs if os.path.islink(os.path.join(root, d))]:
-            found.append(os.path.relpath(os.path.join(root, name), folder).replace(os.sep, "/"))
-    return sorted(found)
+    return sorted(os.path.relpath(os.path.join(root, name), folder).replace(os.sep, "/")
+                  for root, dirs, files in os.walk(folder)
+                  for name in files + [d for d in dirs if os.path.islink(os.path.join(root, d))])
 
 
 def check_model_folder(path):
-    """--save_model replaces only an empty folder or a complete, unchanged model saved by this version, so
-    nothing of the user's is lost."""
+    """--save_model replaces only an empty folder or a complete, unchanged model saved by this version."""
     if os.path.islink(path.rstrip("/")):
         raise InputError(f"--save_model {path}: is a symbolic link; give the folder itself")
     if not os.path.lexists(path):
@@ -1021,10 +894,8 @@ def config_digest(saved):
 
 
 def save_model_folder(folder, classifier, labels, training):
-    """Let the classifier write its files into a staging folder, add lfd_config.json (the format, the
-    family, the labels, the config and the SHA-256 of every file and of itself), then rename it into place.
-    An old model is set aside first and removed only once the new one is in place: an interruption leaves
-    one of them, never neither (a killed run's is put back by the next run)."""
+    """The classifier's files and lfd_config.json (format, family, labels, config, the SHA-256s) written in a staging
+    folder and renamed into place; an old model is set aside until then, so an interruption leaves one of them."""
     folder = os.path.abspath(folder)
     try:
         with staging(os.path.dirname(folder), os.path.basename(folder)) as stage:
@@ -1052,14 +923,13 @@ def save_model_folder(folder, classifier, labels, training):
 
 
 def read_saved_model(folder, flag="--load_model"):
-    """A saved model's lfd_config.json, checked: made by this version of the tool, every value valid for
-    its flag, every file listed there, unchanged (SHA-256), and no other. A one-line error says what is wrong."""
+    """A saved model's lfd_config.json, checked: made by this version of the tool, every value valid for its flag,
+    every file listed there, unchanged (SHA-256), and no other."""
     where = f"{flag} {folder}"
     recover(os.path.dirname(os.path.abspath(folder)))  # a model an interrupted save had set aside comes back
     if not os.path.isdir(folder):
         raise InputError(f"{where}: " + ("is a file, not a folder" if os.path.exists(folder) else "no such folder"))
-    path = os.path.join(folder, SAVED_CONFIG)
-    if not os.path.exists(path):
+    if not os.path.exists(path := os.path.join(folder, SAVED_CONFIG)):
         raise InputError(f"{where}: not a saved model (no {SAVED_CONFIG})")
     if not stat.S_ISREG(os.stat(path).st_mode) or os.stat(path).st_size > MAX_CONFIG_BYTES:
         raise InputError(f"{where}: {SAVED_CONFIG} is not a regular file of a sane size")
@@ -1081,8 +951,7 @@ def read_saved_model(folder, flag="--load_model"):
             raise InputError(f"{where}: incomplete saved model ({name} is missing)")
         if sha256_file(os.path.join(folder, name)) != digest:
             raise InputError(f"{where}: {name} has changed since the model was saved (its SHA-256 differs)")
-    foreign = [name for name in present if name != SAVED_CONFIG and name not in saved["files"]]
-    if foreign:
+    if foreign := [name for name in present if name != SAVED_CONFIG and name not in saved["files"]]:
         raise InputError(f"{where}: holds {foreign[0]}, which was not saved with the model")
     return {**saved, "folder": folder}
 
@@ -1127,25 +996,12 @@ def apply_saved_flags(args, saved):
     return args
 
 
-def check_ensemble(saved):
-    """Models averaged together must name the same labels in the same order, for the same task."""
-    first = saved[0]
-    for other in saved[1:]:
-        if (other["labels"], other["config"]["task"]) != (first["labels"], first["config"]["task"]):
-            raise InputError(f"--load_model {other['folder']}: its labels ({', '.join(other['labels'])}) or task "
-                             f"differ from those of {first['folder']}; an ensemble averages models of the same labels")
 
-
-# ---------------------------------------------------------------------------
-# The model families: what run() needs of each
-# ---------------------------------------------------------------------------
-
+# ---- The model families: what run() needs of each -------------------------------------------------------------------
 
 class Classifier(Protocol):
-    """A trained model of one family, as its section's train_or_load_<family>(args, data, saved) returns it
-    inside a Trained. To add a fourth family: write its section (a classifier with these members, and its
-    train_or_load), declare its flags in FLAGS under a group named after it, and add its entry to FAMILIES."""
-
+    """A trained model of one family, as its train_or_load_<family>(args, data, saved) returns it. A fourth family
+    is a section (such a classifier, its train_or_load), its flags in FLAGS under its name and a FAMILIES entry."""
     family: str  # its name in FAMILIES: the --model that trains it
     config: dict  # everything needed to rebuild it: its family's saved flags, and what training found
 
@@ -1173,22 +1029,16 @@ def first_line(error):
     return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
 
 
-def check_converged(curves):
-    """A training loss that went NaN or infinite is no result: refuse it before anything is saved or logged."""
+def check_converged(curves, patience=0, epochs_run=0):
+    """Refuse a training loss that went NaN or infinite, before anything is saved or logged; return the epoch whose
+    weights early stopping kept: the lowest dev loss (without early stopping, the last)."""
     if curves["loss"] and not math.isfinite(curves["loss"][-1]):
         raise InputError(f"training diverged: the training loss is {curves['loss'][-1]} after epoch "
                          f"{len(curves['loss'])}; nothing was saved or logged (try a lower --learning_rate)")
+    return int(np.argmin(curves["val_loss"])) + 1 if curves.get("val_loss") and patience else epochs_run
 
 
-def best_epoch(curves, patience, epochs_run):
-    """The epoch whose weights early stopping kept: the lowest dev loss (without early stopping, the last)."""
-    return int(np.argmin(curves["val_loss"])) + 1 if curves["val_loss"] and patience else epochs_run
-
-
-# ---------------------------------------------------------------------------
-# LSTM family (Keras 3): vocabulary, embedding matrix, model, training, train_or_load
-# ---------------------------------------------------------------------------
-
+# ---- LSTM family (Keras 3): vocabulary, embedding matrix, model, training, train_or_load ----------------------------
 
 def has_gpu():
     return os.path.exists("/proc/driver/nvidia/version") or shutil.which("nvidia-smi") is not None
@@ -1217,11 +1067,10 @@ def import_keras(backend):
     os.environ["KERAS_BACKEND"] = backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if backend != "tensorflow" and "tensorflow" not in sys.modules:
-        # Keras imports TensorFlow, when installed, just to seed it and to check types
-        # while saving: seconds and a gigabyte that a JAX or torch run does not need.
+        # Keras imports TensorFlow, when installed, just to seed it and to check types while saving: seconds
+        # and a gigabyte that a JAX or torch run does not need.
         sys.modules["tensorflow"] = None
     import keras
-
     if keras.config.backend() != backend:
         raise InputError(f"--backend {backend}: Keras was already imported with {keras.config.backend()} "
                          "in this process; start a new one")
@@ -1231,26 +1080,20 @@ def import_keras(backend):
 def describe_device(backend):
     if backend == "jax":
         import jax
-
         device = jax.devices()[0]
         return "cpu" if device.platform == "cpu" else f"{device.platform}:{device.device_kind}"
     if backend == "tensorflow":
         import tensorflow as tf
-
         gpus = tf.config.list_physical_devices("GPU")
         return f"gpu:{gpus[0].name}" if gpus else "cpu"
     import torch
-
     return f"gpu:{torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "cpu"
 
 
 def build_vocabulary(train_texts, embedding_words):
-    """Index 0 is padding, 1 unknown; then training words by frequency, then the
-    embedding file's other words, so a dev/test word GloVe knows keeps its vector."""
-    counts = {}
-    for tokens in train_texts:
-        for token in tokens:
-            counts[token] = counts.get(token, 0) + 1
+    """Index 0 is padding, 1 unknown; then training words by frequency, then the embedding file's other words,
+    so a dev/test word GloVe knows keeps its vector."""
+    counts = collections.Counter(itertools.chain.from_iterable(train_texts))
     counts.pop(PAD_TOKEN, None), counts.pop(OOV_TOKEN, None)
     words = [PAD_TOKEN, OOV_TOKEN] + sorted(counts, key=lambda w: (-counts[w], w))
     known = set(words)
@@ -1267,8 +1110,8 @@ def keep_tokens(tokens, n, truncation):
 
 
 def encode(texts, vocabulary, max_seq_len, padding, truncation="head"):
-    """Token lists to a (reviews, max_seq_len) index matrix of the tokens --truncation keeps;
-    padding goes after them (mask) or before them (pre)."""
+    """Token lists to a (reviews, max_seq_len) index matrix of the tokens --truncation keeps; padding goes after
+    them (mask) or before them (pre)."""
     matrix = np.full((len(texts), max_seq_len), PAD_INDEX, dtype=np.int32)
     for row, tokens in enumerate(texts):
         indices = [vocabulary.get(token, OOV_INDEX) for token in keep_tokens(tokens, max_seq_len, truncation)]
@@ -1280,8 +1123,8 @@ def encode(texts, vocabulary, max_seq_len, padding, truncation="head"):
 
 
 def build_embedding_matrix(words, embedding_words, vectors, seed):
-    """Row i is the vector of words[i]: the file's vector where it has one, random
-    (with the file's mean and spread) for other words, zeros for padding."""
+    """Row i is the vector of words[i]: the file's where it has one, random (with the file's mean and spread) for
+    other words, zeros for padding."""
     rng = np.random.default_rng(seed)
     matrix = rng.normal(vectors.mean(), vectors.std(), size=(len(words), vectors.shape[1])).astype(np.float32)
     matrix[PAD_INDEX] = 0.0
@@ -1295,29 +1138,21 @@ def build_embedding_matrix(words, embedding_words, vectors, seed):
 
 def log_coverage(train_texts, embedding_words):
     """keras-io's 'converted N words (M misses)', for word types and tokens of train."""
-    known = set(embedding_words)
-    types = {token for tokens in train_texts for token in tokens}
-    tokens = [token for text in train_texts for token in text]
-    type_hits = len(types & known)
-    token_hits = sum(token in known for token in tokens)
+    known, tokens = set(embedding_words), [token for text in train_texts for token in text]
+    types = set(tokens)
+    type_hits, token_hits = len(types & known), sum(token in known for token in tokens)
     log.info("embeddings: converted %d of %d training word types (%d misses); %.1f%% of %d training tokens",
              type_hits, len(types), len(types) - type_hits, 100 * token_hits / len(tokens), len(tokens))
     return {"train_types": len(types), "train_types_found": type_hits,
             "train_tokens": len(tokens), "train_tokens_found": token_hits}
 
 
-@dataclass
-class Embeddings:
-    """The LSTM's input side: its vocabulary, the pretrained vectors in vocabulary order (None: random
-    start), their dimension, and how much of train the file covers."""
-
-    vocabulary: list
-    matrix: "np.ndarray"
-    dim: int
-    coverage: dict
+Embeddings = collections.namedtuple("Embeddings", "vocabulary matrix dim coverage")
 
 
 def prepare_embeddings(args, data):
+    """The LSTM's input side: its vocabulary, the pretrained vectors in vocabulary order (None: a random start),
+    their dimension, and how much of train the file covers."""
     train_texts = data.splits["train"].texts
     if args.embeddings.lower() == "none":
         return Embeddings(build_vocabulary(train_texts, []), None, args.embedding_dim or 50, None)
@@ -1340,8 +1175,7 @@ def lstm_config(args, embedding_dim):
 
 
 def build_lstm_model(keras, config, vocabulary_size, num_labels):
-    """Embedding → [dense] → LSTM layers (optionally bidirectional) → [max or mean over steps] → [dropout]
-    → softmax."""
+    """Embedding → [dense] → LSTM layers (maybe bidirectional) → [max or mean over steps] → [dropout] → softmax."""
     layers = keras.layers
     inputs = keras.Input(shape=(config["max_seq_len"],), dtype="int32", name="token_ids")
     x = layers.Embedding(vocabulary_size, config["embedding_dim"], mask_zero=config["padding"] == "mask",
@@ -1350,8 +1184,7 @@ def build_lstm_model(keras, config, vocabulary_size, num_labels):
         x = layers.Dense(config["dense_after_embedding"], activation="relu", name="token_dense")(x)
     pooling = config.get("pooling", "last")
     for i in range(config["lstm_layers"]):
-        # Every layer but the last hands its whole output sequence to the next one, and the last one
-        # too when the classifier pools over the steps.
+        # every layer but the last returns its whole output sequence; the last one too when it is pooled
         lstm = layers.LSTM(config["lstm_units"], dropout=config["dropout"],
                            recurrent_dropout=config["recurrent_dropout"],
                            return_sequences=i < config["lstm_layers"] - 1 or pooling != "last", name=f"lstm_{i + 1}")
@@ -1369,8 +1202,7 @@ def build_lstm_model(keras, config, vocabulary_size, num_labels):
 def max_over_time(keras):
     """The layer class of a maximum over the steps that skips masked (padding) steps, which Keras'
     GlobalMaxPooling1D would count; registered, so a saved model loads in safe mode."""
-    registered = keras.saving.get_custom_objects().get("lfd>MaxOverTime")
-    if registered:
+    if registered := keras.saving.get_custom_objects().get("lfd>MaxOverTime"):
         return registered
 
     @keras.saving.register_keras_serializable(package="lfd")
@@ -1389,10 +1221,8 @@ def max_over_time(keras):
 
 
 def make_optimizer(keras, config):
-    options = {"learning_rate": config["learning_rate"]}
-    if config["clipnorm"]:
-        options["clipnorm"] = config["clipnorm"]
-    if config["weight_decay"] is not None:
+    options = {"learning_rate": config["learning_rate"], "clipnorm": config["clipnorm"]}  # None: Keras' default
+    if config["weight_decay"] is not None:  # None: the optimizer's own default
         options["weight_decay"] = config["weight_decay"]
     if config["optimizer"] in MOMENTUM_OPTIMIZERS:
         options["momentum"] = config["momentum"]
@@ -1401,7 +1231,6 @@ def make_optimizer(keras, config):
 
 class LstmClassifier:
     """A Keras model with the vocabulary and config it needs to label token lists."""
-
     family = "lstm"
 
     def __init__(self, model, vocabulary, config):
@@ -1426,8 +1255,7 @@ def train_lstm(keras, args, data, embeddings):
     model = build_lstm_model(keras, config, len(embeddings.vocabulary), len(data.label_order))
     if embeddings.matrix is not None:
         model.get_layer("embedding").set_weights([embeddings.matrix])
-    model.compile(optimizer=make_optimizer(keras, config), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(optimizer=make_optimizer(keras, config), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.summary()
     classifier = LstmClassifier(model, embeddings.vocabulary, config)
     train, dev = data.splits["train"], data.splits["dev"]
@@ -1444,23 +1272,21 @@ def train_lstm(keras, args, data, embeddings):
                         epochs=args.epochs, batch_size=args.batch_size, callbacks=callbacks, verbose=args.verbose)
     seconds = time.perf_counter() - start
     curves = {key: [round(float(v), 5) for v in values] for key, values in history.history.items()}
-    check_converged(curves)
     epochs_run = len(curves["loss"])
+    best = check_converged(curves, args.patience, epochs_run)
     return classifier, {
-        "epochs_run": epochs_run, "best_epoch": best_epoch(curves, args.patience, epochs_run), "history": curves,
-        "epoch_seconds": epoch_seconds, "steady_epoch_seconds": float(np.median(epoch_seconds[1:] or epoch_seconds)),
+        "epochs_run": epochs_run, "best_epoch": best, "history": curves, "epoch_seconds": epoch_seconds,
+        "steady_epoch_seconds": float(np.median(epoch_seconds[1:] or epoch_seconds)),
         "train_seconds": round(seconds, 3), "train_examples": len(train.ids),
         "train_examples_per_second": round(len(train.ids) * epochs_run / seconds, 1),
         "parameters": int(model.count_params()),
         "trainable_parameters": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
         "vocabulary_size": len(embeddings.vocabulary), "embedding_coverage": embeddings.coverage,
-        "model_config": config,
-    }
+        "model_config": config}
 
 
 def load_lstm(keras, folder, config):
-    """The saved Keras model (in safe mode: a config that names arbitrary functions or lambdas is refused,
-    never run) and its vocabulary."""
+    """The saved Keras model (in safe mode: a config naming arbitrary functions is refused) and its vocabulary."""
     try:
         with open(os.path.join(folder, "vocabulary.json"), encoding="utf-8") as handle:
             vocabulary = json.load(handle)
@@ -1486,10 +1312,7 @@ def train_or_load_lstm(args, data, saved):
     return Trained(classifier, info, backend, device, ["keras", backend])
 
 
-# ---------------------------------------------------------------------------
-# Transformer family (PyTorch, the Hugging Face Trainer): model, precision, training, train_or_load
-# ---------------------------------------------------------------------------
-
+# ---- Transformer family (PyTorch, the Hugging Face Trainer): model, precision, training, train_or_load --------------
 
 def world():
     """(rank, number of processes) under torchrun or accelerate launch; (0, 1) in a plain run."""
@@ -1498,22 +1321,18 @@ def world():
 
 def import_transformers():
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    # transformers imports its TensorFlow side when TensorFlow is installed: not needed here
-    os.environ.setdefault("USE_TF", "0")
+    os.environ.setdefault("USE_TF", "0")  # else transformers imports its TensorFlow side, not needed here
     import torch
     import transformers
-
     transformers.logging.set_verbosity_error()  # our own log says what matters (e.g. the new head)
     transformers.logging.disable_progress_bar()  # loading and saving bars; the Trainer's own obeys --verbose
     return torch, transformers
 
 
-# Decided from the CPU's own flags rather than a timed probe: the flags give the same answer on every start, a
-# probe of a few milliseconds on a shared machine times the neighbours as much as the CPU. torch reads them
-# through cpuinfo (CPUID) on Linux, macOS and Windows alike; a torch before get_capabilities (2.4-2.7): Linux's
-# /proc/cpuinfo, else none (fp32). ARM's bf16 (Apple M2 on, Graviton 3) is not counted: not measured.
 def cpu_bf16_flags(torch):
-    """The NATIVE_BF16_FLAGS this CPU has."""
+    """The NATIVE_BF16_FLAGS this CPU has: the same answer on every start, unlike a timed probe on a shared machine.
+    torch reads them by CPUID; a torch before get_capabilities (2.4-2.7) from Linux's /proc/cpuinfo, else none.
+    ARM's bf16 (Apple M2 on, Graviton 3) is not counted: not measured."""
     try:
         found = {name for name, value in torch.cpu.get_capabilities().items() if value is True}
     except AttributeError:
@@ -1531,15 +1350,12 @@ def choose_precision(torch, requested, device):
         raise InputError("--precision fp16 needs a GPU; use fp32 or bf16 on a CPU")
     if requested != "auto":
         return requested, f"--precision {requested}"
-    if device == "cuda":
-        # Native bf16 from compute capability 8.0 (Ampere); torch.cuda.is_bf16_supported() also says yes
-        # where it is emulated (a T4, 7.5), where fp16 is the fast choice.
+    if device == "cuda":  # torch.cuda.is_bf16_supported() also says yes where bf16 is emulated (a T4, 7.5)
         major, minor = torch.cuda.get_device_capability()
         if (major, minor) >= (8, 0):
             return "bf16", f"auto: GPU compute capability {major}.{minor} has native bf16"
         return "fp16", f"auto: GPU compute capability {major}.{minor} has no native bf16 (8.0 on)"
-    flags = cpu_bf16_flags(torch)
-    if flags:
+    if flags := cpu_bf16_flags(torch):
         return "bf16", f"auto: CPU has native bf16 ({', '.join(flags)})"
     return "fp32", f"auto: CPU has no native bf16 (none of {', '.join(NATIVE_BF16_FLAGS)})"
 
@@ -1550,51 +1366,39 @@ LM_FOLDER_FILES = [("config.json",), ("model.safetensors", "model.safetensors.in
                     "tokenizer.model")]
 
 
-def looks_like_path(name):
-    """Hub ids are NAME or OWNER/NAME; anything else (./x, /x, ~/x, a/b/c) is meant as a folder, and so is
-    OWNER/NAME where a local folder OWNER exists (models/x beside a models/ folder)."""
-    return (name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
-            or ("/" in name and os.path.isdir(name.split("/")[0])))
-
-
 def check_lm_source(name):
-    """A local --lm_name folder must hold a config, weights and a tokenizer; a hub id is tried as is."""
+    """A local --lm_name folder must hold a config, weights and a tokenizer; a hub id (NAME or OWNER/NAME, where
+    no local folder OWNER exists) is tried as is, from the cache alone when the hub cannot be reached."""
     if os.path.exists(name):
         if not os.path.isdir(name):
             raise InputError(f"--lm_name {name}: is a file; give a model folder or a hub id")
         for names, what in zip(LM_FOLDER_FILES, ("config.json", "weights", "tokenizer")):
             if not any(os.path.isfile(os.path.join(name, file)) for file in names):
                 raise InputError(f"--lm_name {name}: no {what} in this folder (looked for {', '.join(names)})")
-    elif looks_like_path(name):
+    elif (name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
+          or ("/" in name and os.path.isdir(name.split("/")[0]))):  # meant as a folder
         parent = os.path.dirname(name.rstrip("/")) or "."
         models = sorted(entry for entry in os.listdir(parent) if os.path.isdir(os.path.join(parent, entry))
                         and os.path.isfile(os.path.join(parent, entry, "config.json"))) if os.path.isdir(parent) else []
         where = f" ({parent} holds the model folders {', '.join(models[:5])})" if models else ""
         raise InputError(f"--lm_name {name}: no such folder{where}")
-    elif not offline() and not hub_reachable():
-        os.environ["HF_HUB_OFFLINE"] = "1"  # the cache alone, not a minute of retries (read when transformers loads)
-        log.info("the Hugging Face hub cannot be reached: %s is looked for in the local cache only", name)
+    elif not offline():
+        url = urllib.parse.urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+        try:
+            socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)), 3).close()
+        except OSError:
+            os.environ["HF_HUB_OFFLINE"] = "1"  # the cache alone, not a minute of retries (read as transformers loads)
+            log.info("the Hugging Face hub cannot be reached: %s is looked for in the local cache only", name)
 
 
 def offline():
     return os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0", "false", "False")
 
 
-def hub_reachable(timeout=3):
-    url = urllib.parse.urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
-    try:
-        socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)), timeout).close()
-        return True
-    except OSError:
-        return False
-
-
 def from_pretrained(transformers, name, flag, trust_remote_code, **head):
-    """Tokenizer and classification model, the weights in float32 whatever the checkpoint stores: fine-tuning
-    fp16 or bf16 weights directly loses updates smaller than their precision, so --precision decides only the
-    compute. A folder's own code runs only with --trust_remote_code: never a question on stdin."""
+    """Tokenizer and classification model, the weights in float32 (fine-tuning fp16 or bf16 weights loses small
+    updates: --precision decides the compute only); a folder's own code runs only with --trust_remote_code."""
     import torch
-
     try:
         tokenizer = transformers.AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code)
         model = transformers.AutoModelForSequenceClassification.from_pretrained(
@@ -1611,23 +1415,18 @@ def from_pretrained(transformers, name, flag, trust_remote_code, **head):
     return tokenizer, model
 
 
+
 def max_positions(model, tokenizer):
     """The longest input the model takes: the smaller of its position table and the tokenizer's stated limit
     (RoBERTa-style tables, MPNet's too, hold two rows more than the 512 usable positions their tokenizers state)."""
     limits = [getattr(model.config, "max_position_embeddings", None), tokenizer.model_max_length]
-    limits = [n for n in limits if isinstance(n, int) and 0 < n < 100_000]
-    return min(limits) if limits else None
+    return min([n for n in limits if isinstance(n, int) and 0 < n < 100_000], default=None)
 
 
 class LengthBuckets:
-    """A batch sampler: batches of reviews of similar length, the batches in random order.
-
-    Each epoch shuffles the reviews, sorts runs of 50 batches' worth by length, cuts them into
-    batches and shuffles the batches. Padding shrinks to what the batch needs, while the order in
-    which the model sees lengths (and the classes that go with them) stays random. The Trainer's
-    own group_by_length keeps each run sorted longest-first instead.
-    """
-
+    """A batch sampler: each epoch shuffles the reviews, sorts runs of 50 batches' worth by length, cuts them into
+    batches and shuffles the batches. Padding shrinks to what a batch needs, while the order of lengths (and of
+    the classes that go with them) stays random; the Trainer's own group_by_length sorts runs longest-first."""
     def __init__(self, lengths, batch_size, seed, runs_of=50):
         self.lengths, self.batch_size, self.seed, self.runs_of = np.asarray(lengths), batch_size, seed, runs_of
         self.epoch = 0
@@ -1636,10 +1435,9 @@ class LengthBuckets:
         return -(-len(self.lengths) // self.batch_size)
 
     def __iter__(self):
-        rng = np.random.default_rng([self.seed, self.epoch])
+        rng, run = np.random.default_rng([self.seed, self.epoch]), self.batch_size * self.runs_of
         self.epoch += 1
         order = rng.permutation(len(self.lengths))
-        run = self.batch_size * self.runs_of
         order = np.concatenate([chunk[np.argsort(-self.lengths[chunk], kind="stable")]
                                 for chunk in np.split(order, range(run, len(order), run))])
         batches = [order[i:i + self.batch_size].tolist() for i in range(0, len(order), self.batch_size)]
@@ -1649,22 +1447,19 @@ class LengthBuckets:
 
 class LmClassifier:
     """A sequence-classification transformer with its tokenizer and config."""
-
     family = "lm"
 
     def __init__(self, model, tokenizer, config, device, precision, batch_size, pad_to_multiple_of=1):
-        self.model, self.tokenizer, self.config = model, tokenizer, config
-        self.device, self.precision, self.batch_size = device, precision, batch_size
-        self.pad_to_multiple_of = pad_to_multiple_of
+        self.model, self.tokenizer, self.config, self.device = model, tokenizer, config, device
+        self.precision, self.batch_size, self.pad_to_multiple_of = precision, batch_size, pad_to_multiple_of
 
     def encode(self, texts, pad=False):
         """Subword ids of the tokens --truncation keeps; the special tokens at both ends stay."""
-        texts, length = [" ".join(tokens) for tokens in texts], self.config["max_length"]
-        truncation = self.config["truncation"]
+        texts, length, truncation = [" ".join(t) for t in texts], self.config["max_length"], self.config["truncation"]
         if truncation == "head":
             return self.tokenizer(texts, truncation=True, max_length=length, padding="max_length" if pad else False)
-        ends = self.tokenizer("a")["input_ids"]
-        if self.tokenizer.num_special_tokens_to_add() != 2 or not {ends[0], ends[-1]} <= set(self.tokenizer.all_special_ids):
+        ends, tokenizer = self.tokenizer("a")["input_ids"], self.tokenizer
+        if tokenizer.num_special_tokens_to_add() != 2 or not {ends[0], ends[-1]} <= set(tokenizer.all_special_ids):
             raise InputError(f"--truncation {truncation}: the tokenizer of {self.config['lm_name']} does not mark a "
                              "review with one special token at each end; use --truncation head")
         encoded = self.tokenizer(texts, truncation=False)
@@ -1676,7 +1471,6 @@ class LmClassifier:
     def predict_proba(self, texts):
         """Class probabilities in input order; batches are formed by length, so little padding."""
         import torch
-
         encoded = self.encode(texts)
         order = np.argsort([-len(ids) for ids in encoded["input_ids"]], kind="stable")
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
@@ -1687,8 +1481,7 @@ class LmClassifier:
             for start in range(0, len(order), self.batch_size):
                 rows = order[start:start + self.batch_size]
                 batch = self.tokenizer.pad([{key: values[i] for key, values in encoded.items()} for i in rows],
-                                           pad_to_multiple_of=self.pad_to_multiple_of,
-                                           return_tensors="pt")
+                                           pad_to_multiple_of=self.pad_to_multiple_of, return_tensors="pt")
                 logits = self.model(**{key: value.to(self.device) for key, value in batch.items()}).logits
                 probs[rows] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
         return probs
@@ -1704,12 +1497,6 @@ def token_statistics(tokenizer, texts, max_length):
     return {"mean": round(float(lengths.mean()), 1), "median": float(np.median(lengths)),
             "truncated_share": round(float(np.mean(lengths > max_length)), 4)}
 
-
-def freeze_encoder(model):
-    """Train only the head (and a pooler the head reads, which the checkpoint may lack)."""
-    for name, parameter in model.base_model.named_parameters():
-        if "pooler" not in name:
-            parameter.requires_grad = False
 
 
 def training_arguments(transformers, args, output_dir, precision, device):
@@ -1731,14 +1518,12 @@ def training_arguments(transformers, args, output_dir, precision, device):
         save_strategy="epoch" if evaluate_epochs and args.patience else "no",
         load_best_model_at_end=bool(evaluate_epochs and args.patience), metric_for_best_model="eval_loss",
         greater_is_better=False, save_only_model=True, save_total_limit=1, dataloader_num_workers=0,
-        # The classification heads average their loss over the batch already; left on, the Trainer
-        # multiplies it (and the gradients) by the number of processes under torchrun.
+        # the heads average their loss over the batch already; on, the Trainer multiplies it by torchrun's processes
         average_tokens_across_devices=False)
 
 
 def device_batch_size(args):
-    """--batch_size is the batch of one optimizer step, so N processes (torchrun) take 1/N of it each
-    and a run's recipe does not change with the number of GPUs."""
+    """--batch_size is the batch of one optimizer step: N processes (torchrun) take 1/N of it each."""
     processes = world()[1]
     if args.batch_size % processes:
         raise InputError(f"--batch_size {args.batch_size}: not divisible by the {processes} processes of this run")
@@ -1757,7 +1542,6 @@ def make_trainer(transformers, args, model, tokenizer, datasets, output_dir, pre
             if buckets is None:
                 return super().get_train_dataloader()
             from torch.utils.data import DataLoader
-
             return self.accelerator.prepare(DataLoader(datasets["train"], batch_sampler=buckets,
                                                        collate_fn=self.data_collator))
 
@@ -1792,12 +1576,12 @@ def train_lm(torch, transformers, args, data, device, precision):
     tokenizer, model = from_pretrained(transformers, args.lm_name, "--lm_name", args.trust_remote_code,
                                        num_labels=len(labels), id2label=dict(enumerate(labels)),
                                        label2id={label: i for i, label in enumerate(labels)})
-    positions = max_positions(model, tokenizer)
-    if positions and args.max_length > positions:
+    if (positions := max_positions(model, tokenizer)) and args.max_length > positions:
         raise InputError(f"--max_length {args.max_length}: {args.lm_name} takes at most {positions} tokens")
     log.info("%s: %s with a new %d-class head", args.lm_name, type(model).__name__, len(labels))
-    if args.freeze_encoder:
-        freeze_encoder(model)
+    if args.freeze_encoder:  # the head alone trains, with a pooler it reads (which the checkpoint may lack)
+        for name, parameter in model.base_model.named_parameters():
+            parameter.requires_grad = parameter.requires_grad and "pooler" in name
     classifier = LmClassifier(model, tokenizer, model_config(args), device, precision, args.eval_batch_size,
                               args.pad_to_multiple_of)
     datasets = {}
@@ -1816,26 +1600,18 @@ def train_lm(torch, transformers, args, data, device, precision):
         start = time.perf_counter()
         trainer.train()
         seconds = time.perf_counter() - start
-    curves = epoch_history(trainer.state.log_history)
-    check_converged(curves)
-    epochs_run = max(1, round(trainer.state.epoch or args.epochs))
+    curves, epochs_run = epoch_history(trainer.state.log_history), max(1, round(trainer.state.epoch or args.epochs))
+    best = check_converged(curves, args.patience, epochs_run)
     return classifier, {
-        "epochs_run": epochs_run,
-        "best_epoch": best_epoch(curves, args.patience, epochs_run),
-        "history": curves,
-        "train_seconds": round(seconds, 3),
+        "epochs_run": epochs_run, "best_epoch": best, "history": curves, "train_seconds": round(seconds, 3),
         "train_examples_per_second": round(len(datasets["train"]) * epochs_run / seconds, 2),
-        "train_examples": len(datasets["train"]),
-        "optimizer_steps": trainer.state.global_step,
+        "train_examples": len(datasets["train"]), "optimizer_steps": trainer.state.global_step,
         "parameters": int(sum(p.numel() for p in model.parameters())),
         "trainable_parameters": int(sum(p.numel() for p in model.parameters() if p.requires_grad)),
-        "tokens_per_review": tokens,
-        "padding": "max_length" if args.pad_to_max_length else "longest in batch",
+        "tokens_per_review": tokens, "padding": "max_length" if args.pad_to_max_length else "longest in batch",
         "pad_to_multiple_of": classifier.pad_to_multiple_of,
         "batches": "length buckets" if args.group_by_length and not args.pad_to_max_length else "random",
-        "precision": precision,
-        "model_config": classifier.config,
-    }
+        "precision": precision, "model_config": classifier.config}
 
 
 def train_or_load_lm(args, data, saved):
@@ -1847,9 +1623,8 @@ def train_or_load_lm(args, data, saved):
     name = f"gpu:{torch.cuda.get_device_name(0)}" if device == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
     log.info("transformers %s, torch %s on %s, %s (%s)", transformers.__version__, torch.__version__, name,
              precision, reason)
-    if device == "cuda":
-        # cuDNN's attention plans each new batch shape anew: with per-batch padding on an H100 it made bf16
-        # training 4.7 times and prediction 8.5 times slower than the other attention kernels (bench/README.md).
+    if device == "cuda":  # cuDNN's attention plans each batch shape anew: with per-batch padding on an H100 it made
+        # bf16 training 4.7 and prediction 8.5 times slower than the other attention kernels (bench/README.md)
         torch.backends.cuda.enable_cudnn_sdp(False)
     if saved:
         tokenizer, model = from_pretrained(transformers, saved["folder"], "--load_model", args.trust_remote_code)
@@ -1867,10 +1642,7 @@ def train_or_load_lm(args, data, saved):
     return Trained(classifier, info, "torch", name, ["torch", "transformers", "accelerate"])
 
 
-# ---------------------------------------------------------------------------
-# tf-idf family (scikit-learn): the linear baseline
-# ---------------------------------------------------------------------------
-
+# ---- tf-idf family (scikit-learn): the linear baseline --------------------------------------------------------------
 
 def identity(tokens):
     return tokens
@@ -1878,7 +1650,6 @@ def identity(tokens):
 
 class TfidfClassifier:
     """tf-idf weighted word n-grams and a linear classifier's weights: scores = X W^T + b."""
-
     family = "tfidf"
 
     def __init__(self, vectorizer, coef, intercept, config):
@@ -1898,9 +1669,8 @@ class TfidfClassifier:
 
 
 def tfidf_vectorizer(config, vocabulary=None):
+    """n-grams of the corpus' own tokens (it is tokenized and lowercased already)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
-
-    # The corpus is tokenized and lowercased already: n-grams of its own tokens.
     return TfidfVectorizer(analyzer="word", tokenizer=identity, preprocessor=identity, token_pattern=None,
                            lowercase=False, ngram_range=(1, config["ngram_max"]), min_df=config["min_df"],
                            sublinear_tf=config["sublinear_tf"], vocabulary=vocabulary)
@@ -1909,10 +1679,8 @@ def tfidf_vectorizer(config, vocabulary=None):
 def train_tfidf(args, data):
     from sklearn.linear_model import LogisticRegression
     from sklearn.svm import LinearSVC
-
-    config = model_config(args)
+    config, start = model_config(args), time.perf_counter()
     vectorizer = tfidf_vectorizer(config)
-    start = time.perf_counter()
     features = vectorizer.fit_transform(data.splits["train"].texts)
     if args.linear_model == "svm":
         model = LinearSVC(C=args.C, random_state=args.seed)
@@ -1925,12 +1693,8 @@ def train_tfidf(args, data):
         coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
     log.info("tf-idf: %d n-gram features; %s fitted in %.1f s", features.shape[1], args.linear_model, seconds)
     return TfidfClassifier(vectorizer, coef, intercept, config), {
-        "train_seconds": round(seconds, 3),
-        "train_examples": features.shape[0],
-        "features": int(features.shape[1]),
-        "parameters": int(coef.size + intercept.size),
-        "model_config": config,
-    }
+        "train_seconds": round(seconds, 3), "train_examples": features.shape[0], "features": int(features.shape[1]),
+        "parameters": int(coef.size + intercept.size), "model_config": config}
 
 
 def load_tfidf(folder, config):
@@ -1955,17 +1719,12 @@ def train_or_load_tfidf(args, data, saved):
     return Trained(classifier, info, "scikit-learn", "cpu", ["scipy"])
 
 
-# ---------------------------------------------------------------------------
-# run and main
-# ---------------------------------------------------------------------------
-
+# ---- run and main ---------------------------------------------------------------------------------------------------
 
 @dataclass
 class Family:
-    """A model family: its --help group and its line in --model's help, the shared flag groups it reads, the
-    defaults it gives flags whose default differs per family (None in argparse), how it trains or loads, the
-    flags that name what it reads besides the data, and whether it trains in several processes (torchrun)."""
-
+    """A model family: its --help group and --model line, the shared groups it reads, its defaults for flags whose
+    default is None in argparse, how it trains or loads, its input flags, whether it runs under torchrun."""
     title: str
     summary: str
     reads: tuple
@@ -1986,9 +1745,8 @@ FAMILIES = {
 
 
 class Ensemble:
-    """Saved models evaluated as one: the weighted mean of their class probabilities. It is not saved itself
-    (--save_model is for training runs); its record lists each member and the weights."""
-
+    """Saved models evaluated as one: the weighted mean of their class probabilities. Not saved itself (--save_model
+    is for training runs); its record lists each member and the weights."""
     family = "ensemble"
 
     def __init__(self, members, weights, known=(None, None)):
@@ -2002,8 +1760,8 @@ class Ensemble:
 
 
 def fit_weights(probabilities, gold, step=0.05):
-    """Of the weights in steps of `step` that sum to 1, those whose mix of the members' probabilities gives
-    the lowest log loss on the gold label ids (the first of equals)."""
+    """Of the weights in steps of `step` that sum to 1, those whose mix of the members' probabilities gives the
+    lowest log loss on the gold label ids (the first of equals)."""
     steps, rows = round(1 / step), np.arange(len(gold))
     grid = [np.array(w) / steps for w in itertools.product(range(steps + 1), repeat=len(probabilities))
             if sum(w) == steps]
@@ -2012,8 +1770,8 @@ def fit_weights(probabilities, gold, step=0.05):
 
 
 def load_ensemble(args, members, data, saved):
-    """Each saved model loaded as its own family loads it, as one Trained; the weights as --ensemble_weights
-    gives them, equal, or fitted on dev."""
+    """Each saved model loaded by its own family, as one Trained; the weights as --ensemble_weights gives them,
+    equal, or fitted on dev."""
     loaded = [FAMILIES[each.model].train_or_load(each, data, one) for each, one in zip(members, saved, strict=True)]
     classifiers, weights, known = [each.classifier for each in loaded], args.ensemble_weights, (None, None)
     if weights == ["fit"]:
@@ -2039,8 +1797,13 @@ def read_saved_models(args, given):
     members = [apply_saved_flags(args, one) for one in saved]
     if len(saved) == 1:
         args = members[0]
-    elif saved:
-        check_ensemble(saved)
+    elif saved:  # averaged together: the same labels in the same order, for the same task
+        first = saved[0]
+        for other in saved[1:]:
+            if (other["labels"], other["config"]["task"]) != (first["labels"], first["config"]["task"]):
+                raise InputError(f"--load_model {other['folder']}: its labels ({', '.join(other['labels'])}) or task "
+                                 f"differ from those of {first['folder']}; an ensemble averages models of the same "
+                                 "labels")
         args.model = "ensemble"
     for each in members + [args]:
         apply_family_defaults(each, each.model)
@@ -2065,10 +1828,8 @@ def run(args, given, argv):
     data = read_data(args, saved[0]["labels"] if saved else None)
     if rank > 0 and saved:
         return None  # several processes: a loaded model is evaluated by the main process alone
-    if len(saved) > 1:
-        trained = load_ensemble(args, members, data, saved)
-    else:
-        trained = FAMILIES[args.model].train_or_load(args, data, saved[0] if saved else None)
+    trained = (load_ensemble(args, members, data, saved) if len(saved) > 1
+               else FAMILIES[args.model].train_or_load(args, data, saved[0] if saved else None))
     if rank > 0:
         return None  # the other processes trained with the main one; it alone predicts, saves and reports
     probabilities, predict_seconds = {}, {}
@@ -2109,16 +1870,15 @@ def main(argv=None):
         if debug:
             traceback.print_exc()
         if isinstance(error, InputError):
-            message, status = str(error), 2
+            message = str(error)
         elif isinstance(error, ModuleNotFoundError):
-            message, status = f"{error.name.split('.')[0]} is not installed: python -m pip install -r requirements.txt", 1
+            message = f"{error.name.split('.')[0]} is not installed: python -m pip install -r requirements.txt"
         elif isinstance(error, OSError):
-            where = f"{error.filename}: " if error.filename else ""
-            message, status = f"{where}{error.strerror or error}", 1
+            message = (f"{error.filename}: " if error.filename else "") + str(error.strerror or error)
         else:
-            message, status = f"{type(error).__name__}: {error} (run with --debug for the traceback)", 1
+            message = f"{type(error).__name__}: {error} (run with --debug for the traceback)"
         sys.stderr.write(f"{PROG}: error: {' '.join(str(message).split())[:1000]}\n")
-        raise SystemExit(status) from None
+        raise SystemExit(2 if isinstance(error, InputError) else 1) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
 
