@@ -103,8 +103,10 @@ log = logging.getLogger(PROG)
 class InputError(Exception):
     """Bad input, found before or while reading it: reported in one line, exit status 2."""
 
+
 class Terminated(BaseException):
     """SIGTERM (what kill, timeout and Slurm send), raised where Ctrl-C raises KeyboardInterrupt."""
+
 
 def terminated(signum, frame):
     raise Terminated
@@ -377,16 +379,14 @@ class Data:
         return np.array([index[label] for label in split.labels], dtype=np.int64)
 
 
-class Hashed(io.RawIOBase):
-    """A binary stream that hashes what is read through it: an input is read once, the bytes parsed are hashed."""
-    def __init__(self, raw):
-        self.raw, self.digest = raw, hashlib.sha256()
-
-    def readable(self):
-        return True
+class HashedFile(io.FileIO):
+    """A file that hashes what is read from it: an input (a pipe too) is read once, and the bytes parsed are hashed."""
+    def __init__(self, path):
+        super().__init__(path)
+        self.digest = hashlib.sha256()
 
     def readinto(self, buffer):
-        count = self.raw.readinto(buffer)
+        count = super().readinto(buffer)
         self.digest.update(memoryview(buffer)[:count or 0])
         return count
 
@@ -401,14 +401,14 @@ def reading(path, flag, hashes=None, key=None):
     if os.path.isdir(path):
         raise InputError(f"{flag} {path}: is a folder, not a file")
     try:
-        with open(path, "rb", buffering=0) as raw:
-            stream = io.BufferedReader(Hashed(raw), 1 << 16)
+        with HashedFile(path) as raw:
+            stream = io.BufferedReader(raw, 1 << 16)
             binary = gzip.GzipFile(fileobj=stream) if stream.peek(2)[:2] == b"\x1f\x8b" else stream
             yield io.TextIOWrapper(binary, encoding="utf-8-sig")
             while stream.read(1 << 20):
                 pass
             if hashes is not None:
-                hashes[key] = stream.raw.digest.hexdigest()
+                hashes[key] = raw.digest.hexdigest()
     except UnicodeDecodeError as error:
         raise InputError(f"{flag} {path}: not UTF-8 text ({error.reason})") from None
     except (OSError, EOFError, zlib.error) as error:
@@ -543,14 +543,10 @@ def evaluate(gold, predicted, labels):
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
     ids = list(range(len(labels)))
     precision, recall, f1, support = precision_recall_fscore_support(gold, predicted, labels=ids, zero_division=0)
-    return {
-        "accuracy": float(np.mean(np.asarray(gold) == np.asarray(predicted))),
-        "macro_f1": float(np.mean(f1)),
-        "per_class": {label: {"precision": float(precision[i]), "recall": float(recall[i]),
-                              "f1": float(f1[i]), "support": int(support[i])}
-                      for i, label in enumerate(labels)},
-        "confusion_matrix": confusion_matrix(gold, predicted, labels=ids).tolist(),
-    }
+    return {"accuracy": float(np.mean(np.asarray(gold) == np.asarray(predicted))), "macro_f1": float(np.mean(f1)),
+            "per_class": {label: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
+                                  "support": int(support[i])} for i, label in enumerate(labels)},
+            "confusion_matrix": confusion_matrix(gold, predicted, labels=ids).tolist()}
 
 
 def format_metrics(name, metrics, labels):
@@ -588,38 +584,25 @@ def draw_confusion(path, results, labels):
                       color="white" if count > matrix.max() / 2 else "black")
     figure.tight_layout()
     try:
-        with atomic_path(path) as temporary:
+        with atomic_path(path, "--confusion_png") as temporary:
             figure.savefig(temporary, format="png", dpi=120)
-    except OSError as error:
-        raise InputError(f"--confusion_png {path}: cannot be written ({error.strerror or error}); "
-                         "nothing was written") from None
     finally:
         plt.close(figure)
 
 
 def write_predictions(path, data, probabilities):
     """TSV for error analysis, one row per review of every split that was run ('-': stdout)."""
-    def write_rows(out):
-        writer = csv.writer(out, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-        writer.writerow(["id", "gold", "predicted", "confidence", "text", "split"])
-        for name, probs in probabilities.items():
-            split = data.splits[name]
-            gold = split.labels or [""] * len(split.ids)
-            for i, row in enumerate(probs):
-                writer.writerow([split.ids[i], gold[i], data.label_order[int(row.argmax())],
-                                 f"{row.max():.4f}", " ".join(split.texts[i]), name])
-
-    try:
-        if path == "-":
-            write_rows(sys.stdout)
-            sys.stdout.flush()
-            return
-        with atomic_path(path) as temporary:
-            with open(temporary, "w", encoding="utf-8", newline="") as out:
-                write_rows(out)
-    except OSError as error:
-        raise InputError(f"--predictions_file {path}: cannot be written ({error.strerror or error}); "
-                         "nothing was written") from None
+    rows = [["id", "gold", "predicted", "confidence", "text", "split"]]
+    for name, probs in probabilities.items():
+        split = data.splits[name]
+        rows += [[split.ids[i], split.labels[i] if split.labels else "", data.label_order[int(row.argmax())],
+                  f"{row.max():.4f}", " ".join(split.texts[i]), name] for i, row in enumerate(probs)]
+    if path == "-":
+        csv.writer(sys.stdout, delimiter="\t", lineterminator="\n").writerows(rows)
+        return sys.stdout.flush()
+    with atomic_path(path, "--predictions_file") as temporary:
+        with open(temporary, "w", encoding="utf-8", newline="") as tsv:
+            csv.writer(tsv, delimiter="\t", lineterminator="\n").writerows(rows)
 
 
 # What a family's train_or_load returns: the classifier, the record's "train" part, where it ran, and the libraries
@@ -767,15 +750,19 @@ def recover(parent):
 
 
 @contextlib.contextmanager
-def atomic_path(path):
-    """Yield a temporary path beside `path`, which replaces it on success, with its permissions (a symlink's target)."""
-    path = os.path.realpath(path)
-    with staging(os.path.dirname(path)) as folder:
-        temporary = os.path.join(folder, "new-" + os.path.basename(path))
-        yield temporary
-        if os.path.exists(path):
-            os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode))
-        os.replace(temporary, path)
+def atomic_path(path, flag):
+    """Yield a temporary path beside `path`, which replaces it on success, with its permissions (a symlink's target);
+    a write that fails is one line, and leaves nothing."""
+    real = os.path.realpath(path)
+    try:
+        with staging(os.path.dirname(real)) as folder:
+            temporary = os.path.join(folder, "new-" + os.path.basename(real))
+            yield temporary
+            if os.path.exists(real):
+                os.chmod(temporary, stat.S_IMODE(os.stat(real).st_mode))
+            os.replace(temporary, real)
+    except OSError as error:
+        raise InputError(f"{flag} {path}: cannot be written ({error.strerror or error}); nothing was written") from None
 
 
 def append_jsonl(path, record):
@@ -813,7 +800,6 @@ def append_jsonl(path, record):
 def inside(path, folder):
     """Whether real path `path` is `folder` or lies under it."""
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
-
 
 
 def check_output_paths(args):
@@ -989,12 +975,8 @@ def check_saved_value(action, where, name, value):
 
 def apply_saved_flags(args, saved):
     """A copy of args with the loaded model's family and flags, so the run record describes the model that runs."""
-    args = argparse.Namespace(**vars(args))
-    args.model, args.train_file = saved["family"], None
-    for name in family_flags(args.model, saved_only=True):
-        setattr(args, name, saved["config"][name])
-    return args
-
+    config = {name: saved["config"][name] for name in family_flags(saved["family"], saved_only=True)}
+    return argparse.Namespace(**{**vars(args), **config, "model": saved["family"], "train_file": None})
 
 
 # ---- The model families: what run() needs of each -------------------------------------------------------------------
@@ -1182,7 +1164,7 @@ def build_lstm_model(keras, config, vocabulary_size, num_labels):
                          trainable=config["trainable_embeddings"], name="embedding")(inputs)
     if config["dense_after_embedding"]:
         x = layers.Dense(config["dense_after_embedding"], activation="relu", name="token_dense")(x)
-    pooling = config.get("pooling", "last")
+    pooling = config["pooling"]
     for i in range(config["lstm_layers"]):
         # every layer but the last returns its whole output sequence; the last one too when it is pooled
         lstm = layers.LSTM(config["lstm_units"], dropout=config["dropout"],
@@ -1330,9 +1312,8 @@ def import_transformers():
 
 
 def cpu_bf16_flags(torch):
-    """The NATIVE_BF16_FLAGS this CPU has: the same answer on every start, unlike a timed probe on a shared machine.
-    torch reads them by CPUID; a torch before get_capabilities (2.4-2.7) from Linux's /proc/cpuinfo, else none.
-    ARM's bf16 (Apple M2 on, Graviton 3) is not counted: not measured."""
+    """The NATIVE_BF16_FLAGS this CPU has, by CPUID (a torch before get_capabilities, 2.4-2.7: /proc/cpuinfo, Linux
+    only); the same answer on every start, unlike a timed probe. ARM's bf16 is not counted: not measured."""
     try:
         found = {name for name, value in torch.cpu.get_capabilities().items() if value is True}
     except AttributeError:
@@ -1361,9 +1342,8 @@ def choose_precision(torch, requested, device):
 
 
 LM_FOLDER_FILES = [("config.json",), ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
-                                     "pytorch_model.bin.index.json"),
-                   ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
-                    "tokenizer.model")]
+                   "pytorch_model.bin.index.json"), ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model",
+                                                     "sentencepiece.bpe.model", "tokenizer.model")]
 
 
 def check_lm_source(name):
@@ -1415,10 +1395,8 @@ def from_pretrained(transformers, name, flag, trust_remote_code, **head):
     return tokenizer, model
 
 
-
 def max_positions(model, tokenizer):
-    """The longest input the model takes: the smaller of its position table and the tokenizer's stated limit
-    (RoBERTa-style tables, MPNet's too, hold two rows more than the 512 usable positions their tokenizers state)."""
+    """The smaller of the model's position table and its tokenizer's limit (RoBERTa's and MPNet's have 2 rows more)."""
     limits = [getattr(model.config, "max_position_embeddings", None), tokenizer.model_max_length]
     return min([n for n in limits if isinstance(n, int) and 0 < n < 100_000], default=None)
 
@@ -1498,7 +1476,6 @@ def token_statistics(tokenizer, texts, max_length):
             "truncated_share": round(float(np.mean(lengths > max_length)), 4)}
 
 
-
 def training_arguments(transformers, args, output_dir, precision, device):
     """The Trainer's TrainingArguments from the flags."""
     evaluate_epochs, schedule = args.epochs > 1, {"lr_scheduler_type": args.lr_scheduler_type}
@@ -1559,14 +1536,8 @@ def make_trainer(transformers, args, model, tokenizer, datasets, output_dir, pre
 
 def epoch_history(log_history):
     """Per-epoch training loss, dev loss and dev accuracy from the Trainer's log."""
-    curves = {"loss": [], "val_loss": [], "val_accuracy": []}
-    for entry in log_history:
-        if "loss" in entry:
-            curves["loss"].append(round(float(entry["loss"]), 5))
-        if "eval_loss" in entry:
-            curves["val_loss"].append(round(float(entry["eval_loss"]), 5))
-            curves["val_accuracy"].append(round(float(entry["eval_accuracy"]), 5))
-    return curves
+    keys = {"loss": "loss", "val_loss": "eval_loss", "val_accuracy": "eval_accuracy"}
+    return {name: [round(float(entry[key]), 5) for entry in log_history if key in entry] for name, key in keys.items()}
 
 
 def train_lm(torch, transformers, args, data, device, precision):
@@ -1634,19 +1605,12 @@ def train_or_load_lm(args, data, saved):
         info["precision"] = precision
     else:
         classifier, info = train_lm(torch, transformers, args, data, device, precision)
-    info["precision_reason"] = reason
-    if device == "cpu":
-        info["cpu_bf16_flags"] = cpu_bf16_flags(torch)
-    else:
-        info["cudnn_attention"] = torch.backends.cuda.cudnn_sdp_enabled()
+    info.update({"precision_reason": reason}, **({"cpu_bf16_flags": cpu_bf16_flags(torch)} if device == "cpu" else
+                                                 {"cudnn_attention": torch.backends.cuda.cudnn_sdp_enabled()}))
     return Trained(classifier, info, "torch", name, ["torch", "transformers", "accelerate"])
 
 
 # ---- tf-idf family (scikit-learn): the linear baseline --------------------------------------------------------------
-
-def identity(tokens):
-    return tokens
-
 
 class TfidfClassifier:
     """tf-idf weighted word n-grams and a linear classifier's weights: scores = X W^T + b."""
@@ -1671,7 +1635,7 @@ class TfidfClassifier:
 def tfidf_vectorizer(config, vocabulary=None):
     """n-grams of the corpus' own tokens (it is tokenized and lowercased already)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
-    return TfidfVectorizer(analyzer="word", tokenizer=identity, preprocessor=identity, token_pattern=None,
+    return TfidfVectorizer(analyzer="word", tokenizer=list, preprocessor=list, token_pattern=None,
                            lowercase=False, ngram_range=(1, config["ngram_max"]), min_df=config["min_df"],
                            sublinear_tf=config["sublinear_tf"], vocabulary=vocabulary)
 
@@ -1798,13 +1762,11 @@ def read_saved_models(args, given):
     if len(saved) == 1:
         args = members[0]
     elif saved:  # averaged together: the same labels in the same order, for the same task
-        first = saved[0]
+        args.model, first = "ensemble", saved[0]
         for other in saved[1:]:
             if (other["labels"], other["config"]["task"]) != (first["labels"], first["config"]["task"]):
                 raise InputError(f"--load_model {other['folder']}: its labels ({', '.join(other['labels'])}) or task "
-                                 f"differ from those of {first['folder']}; an ensemble averages models of the same "
-                                 "labels")
-        args.model = "ensemble"
+                                 f"differ from those of {first['folder']}; an ensemble averages one labelling")
     for each in members + [args]:
         apply_family_defaults(each, each.model)
     if saved and "dev_file" not in given and (args.predict_file or not os.path.exists(args.dev_file)):

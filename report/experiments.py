@@ -6,13 +6,10 @@
     python report/experiments.py --data_dir DIR GROUP   # data elsewhere (train/dev/test.txt, glove_reviews.json)
     python report/experiments.py --shard 1/2 GROUP      # with --shard 2/2 in a second shell: two runners share a group
 
-Every run goes through the script with `--results_file report/results/<group>.jsonl` and is
-skipped when a run with the same flags, seed and data hashes is logged in any group's file: a
-sweep killed mid-way restarts where it stopped, losing at most the run in flight, and a
-configuration shared by several groups (the baseline) runs once. Groups whose configurations
-are chosen from earlier results (the best learning rate of a grid, say) read them from the logs
-when they start, so the chain runs unattended; a group whose inputs are incomplete waits.
-
+Every run goes through the script with `--results_file report/results/<group>.jsonl` and is skipped when a run
+with the same flags, seed and data hashes is logged in any group's file: a killed sweep restarts where it stopped,
+and a configuration shared by groups runs once. Groups chosen from earlier results (the best learning rate of a
+grid, say) read them from the logs, so the chain runs unattended; a group whose inputs are incomplete waits.
 report/tables.py turns the logs into the report's tables with the same group definitions.
 """
 
@@ -50,18 +47,14 @@ class Pending(Exception):
 
 @dataclass
 class Group:
-    """Named runs: configs(logs) gives [(label, flags)], the first is the reference row of the table.
-
-    How the runs are made: each seed of each configuration; with test, each run also evaluates the test
-    set; with predictions, each also writes its predictions (with the reviews' text) to PREDICTIONS;
-    with save, each also saves its model to SAVED_MODELS (saved_folder), where ensembles load it; alone
-    marks a timing group, to run with nothing else on the machine. How report/tables.py shows
-    them: compare is "first" (each row tested against the first), "pairs" (also every pair of rows) or
-    None (no tests); family names the family of comparisons whose p-values are corrected together
-    (Holm-Bonferroni; by default the group's own, a test group's dev and test comparisons apart); extras
-    are any of "efficiency" (columns of parameters and prediction speed), "errors"
-    (the first row's per-class scores, confusion matrix and wrong dev reviews) and "curves" (a figure of
-    the runs' dev loss and accuracy per epoch)."""
+    """Named runs: configs(logs) gives [(label, flags)], the first is the reference row of the table. Each seed of
+    each configuration runs; with test, each run also evaluates the test set; with predictions, it writes its
+    predictions (with the reviews' text) to PREDICTIONS; with save, it saves its model to SAVED_MODELS, where
+    ensembles load it; alone marks a timing group. In report/tables.py: compare is "first" (each row tested
+    against the first), "pairs" (every pair of rows) or None; family names the family of comparisons corrected
+    together (Holm; by default the group's own, a test group's dev and test apart); extras are any of
+    "efficiency" (parameters and prediction speed), "errors" (the first row's per-class scores, confusion matrix
+    and wrong dev reviews) and "curves" (each run's dev loss and accuracy per epoch)."""
 
     name: str
     title: str
@@ -769,8 +762,9 @@ def list_groups(groups, results_dir, hashes):
         except Pending as waiting:
             print(f"{group.name}: waiting ({waiting})")
             continue
-        done = sum(logs.find(flags, seed, group.test) is not None for _, flags in configs for seed in group.seeds)
-        print(f"{group.name}: {done} of {len(configs) * len(group.seeds)} runs logged - {group.title}")
+        runs = [(flags, seed) for _, flags in configs for seed in row_seeds(flags, group.seeds)]
+        done = sum(logs.find(flags, seed, group.test) is not None for flags, seed in runs)
+        print(f"{group.name}: {done} of {len(runs)} runs logged - {group.title}")
         for label, flags in configs:
             print(f"    {label}: {' '.join(flags) or '(defaults)'}")
 
