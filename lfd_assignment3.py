@@ -134,11 +134,15 @@ POSITIVE = number(float, lambda x: x > 0, "a positive number")
 NON_NEGATIVE = number(float, lambda x: x >= 0, "0 or more")
 FRACTION = number(float, lambda x: 0 <= x < 1, "in [0, 1)")
 BOOLEAN = argparse.BooleanOptionalAction
-WEIGHT = number(float, lambda x: x >= 0, "0 or more, or 'fit'")
-WEIGHT = (lambda parse: lambda text: text if text == "fit" else parse(text))(WEIGHT)
-# Each flag's group: a family's own (its name: FAMILIES) or a shared one, read by the families that name it in
-# Family.reads; a flag given to a family that does not read it is an error. Flags marked "saved" shape or train
-# a model: --save_model stores them, --load_model restores them.
+
+
+def weight(text):
+    """An --ensemble_weights value: a weight, or 'fit'."""
+    return text if text == "fit" else NON_NEGATIVE(text)
+
+
+# Each flag's group: a family's own (its FAMILIES name) or a shared one that Family.reads names (a flag given to another
+# family is an error). "saved" flags shape or train a model: --save_model stores them, --load_model restores them.
 SHARED_GROUPS = {"data": "data", "training": "training", "output": "output and reuse"}
 SAVED = True
 FLAGS = [  # (group, saved, names, argparse options)
@@ -242,7 +246,7 @@ FLAGS = [  # (group, saved, names, argparse options)
     ("output", False, ("--load_model",), dict(action="append", metavar="DIR", help="skip training: load a model saved "
         "with --save_model and evaluate it on --dev_file/--test_file or label --predict_file; given more than once, an "
         "ensemble: the mean of the models' probabilities")),
-    ("output", False, ("--ensemble_weights",), dict(type=WEIGHT, nargs="+", metavar="W", help="with --load_model given "
+    ("output", False, ("--ensemble_weights",), dict(type=weight, nargs="+", metavar="W", help="with --load_model given "
         "N times: N weights for the models' probabilities, in order (scaled to sum to 1; default: equal), or 'fit': "
         "the weights (steps of 0.05) that give the lowest log loss on --dev_file")),
     ("output", False, ("--verbose",), dict(type=int, choices=(0, 1, 2), help="training progress: 0 silent, 1 progress "
@@ -1395,12 +1399,6 @@ def from_pretrained(transformers, name, flag, trust_remote_code, **head):
     return tokenizer, model
 
 
-def max_positions(model, tokenizer):
-    """The smaller of the model's position table and its tokenizer's limit (RoBERTa's and MPNet's have 2 rows more)."""
-    limits = [getattr(model.config, "max_position_embeddings", None), tokenizer.model_max_length]
-    return min([n for n in limits if isinstance(n, int) and 0 < n < 100_000], default=None)
-
-
 class LengthBuckets:
     """A batch sampler: each epoch shuffles the reviews, sorts runs of 50 batches' worth by length, cuts them into
     batches and shuffles the batches. Padding shrinks to what a batch needs, while the order of lengths (and of
@@ -1547,7 +1545,10 @@ def train_lm(torch, transformers, args, data, device, precision):
     tokenizer, model = from_pretrained(transformers, args.lm_name, "--lm_name", args.trust_remote_code,
                                        num_labels=len(labels), id2label=dict(enumerate(labels)),
                                        label2id={label: i for i, label in enumerate(labels)})
-    if (positions := max_positions(model, tokenizer)) and args.max_length > positions:
+    # the longest input: the position table or the tokenizer's limit, the smaller (RoBERTa's, MPNet's table: 2 more)
+    limits = [getattr(model.config, "max_position_embeddings", None), tokenizer.model_max_length]
+    if (positions := min([n for n in limits if isinstance(n, int) and 0 < n < 100_000], default=None)) \
+            and args.max_length > positions:
         raise InputError(f"--max_length {args.max_length}: {args.lm_name} takes at most {positions} tokens")
     log.info("%s: %s with a new %d-class head", args.lm_name, type(model).__name__, len(labels))
     if args.freeze_encoder:  # the head alone trains, with a pooler it reads (which the checkpoint may lack)
