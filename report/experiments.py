@@ -81,9 +81,8 @@ class Group:
 def read_logs(results_dir):
     """Every record of every group file, each with its group name under "group"."""
     records = []
-    for name in sorted(os.listdir(results_dir)) if os.path.isdir(results_dir) else []:
-        if not name.endswith(".jsonl"):
-            continue
+    names = sorted(os.listdir(results_dir)) if os.path.isdir(results_dir) else []
+    for name in [name for name in names if name.endswith(".jsonl")]:
         with open(os.path.join(results_dir, name), encoding="utf-8") as handle:
             lines = handle.read().split("\n")
         for number, line in enumerate(lines):
@@ -111,8 +110,7 @@ def as_flags(pairs):
 
 
 def run_flags(command):
-    """A logged command's flags without file paths and printing options (a checkpoint or a saved model by its
-    folder's name), as ((flag, value), ...)."""
+    """A logged command's flags, file paths and printing aside (a checkpoint or saved model by its folder's name)."""
     return tuple(sorted((flag, os.path.basename(value.rstrip("/")) if flag in ("--lm_name", "--load_model") else value)
                         for flag, value in as_pairs(list(command[1:]))
                         if flag not in PATH_FLAGS and not (flag == "--embeddings" and value.lower() != "none")))
@@ -223,20 +221,13 @@ def replaced(flags, extra):
 # The LSTM study
 # ---------------------------------------------------------------------------
 
-LEARNING_RATES = ("3e-4", "1e-3", "3e-3")
-BATCH_SIZES = ("16", "32", "64")
-COMBINED_RATES = ("1e-3", "3e-3", "1e-2")
-COMBINED_BATCHES = ("16", "32")
+LEARNING_RATES, BATCH_SIZES = ("3e-4", "1e-3", "3e-3"), ("16", "32", "64")
+COMBINED_RATES, COMBINED_BATCHES = ("1e-3", "3e-3", "1e-2"), ("16", "32")
 # Each optimizer's own learning-rate grid: plain SGD needs far larger steps than Adam.
-OPTIMIZER_GRIDS = {
-    "sgd": ([], ("0.03", "0.1", "0.3")),
-    "sgd + momentum 0.9": (["--momentum", "0.9"], ("0.01", "0.03", "0.1")),
-    "adam": ([], LEARNING_RATES),
-    "adamw": ([], LEARNING_RATES),
-    "rmsprop": ([], LEARNING_RATES),
-    "adagrad": ([], ("0.01", "0.03", "0.1")),
-    "nadam": ([], LEARNING_RATES),
-}
+OPTIMIZER_GRIDS = {"sgd": ([], ("0.03", "0.1", "0.3")),
+                   "sgd + momentum 0.9": (["--momentum", "0.9"], ("0.01", "0.03", "0.1")),
+                   "adam": ([], LEARNING_RATES), "adamw": ([], LEARNING_RATES), "rmsprop": ([], LEARNING_RATES),
+                   "adagrad": ([], ("0.01", "0.03", "0.1")), "nadam": ([], LEARNING_RATES)}
 # The one-change-at-a-time groups whose significant winners the combined model adopts.
 FACTORS = ("embeddings", "bidirectional", "max_seq_len", "bidirectional_long", "dropout", "layers", "optimizers")
 ALPHA = 0.05
@@ -275,8 +266,7 @@ def optimizer_grid(logs):
 
 def optimizer_best(logs):
     """Each optimizer at the best rate of its grid, Adam (the default) first."""
-    grid = optimizer_grid(logs)
-    rows = []
+    grid, rows = optimizer_grid(logs), []
     for name in OPTIMIZER_GRIDS:
         flags = best_row(logs, [(label, flags) for label, flags in grid if label.startswith(name + ",")])[1]
         rows.append((f"{name}, lr {flags[flags.index('--learning_rate') + 1]}", flags))
@@ -298,8 +288,7 @@ def adopted_changes(logs):
         winner = int(np.argmax(scores))
         if winner and paired_bootstrap(correctness(runs[winner], logs.gold), correctness(runs[0], logs.gold)) < ALPHA:
             known = dict(as_pairs(configs[0][1]))  # the flags the winner adds to, or changes in, the reference
-            extra = [(flag, value) for flag, value in as_pairs(configs[winner][1])
-                     if flag not in known or known[flag] != value]
+            extra = [pair for pair in as_pairs(configs[winner][1]) if pair not in known.items()]
             changes.append((name, configs[winner][0], as_flags(extra)))
     return changes
 
@@ -314,8 +303,7 @@ def combined_flags(logs):
 
 def combined_grid(logs):
     base = combined_flags(logs)
-    # 1e-2 because 3e-3, the largest rate of the earlier grids, was best in them; batch 64 was
-    # never best, so it gives way.
+    # 1e-2 because 3e-3, the largest rate of the earlier grids, was best in them; batch 64, never best, gives way.
     return [(f"combined, lr {lr}, batch {bs}", base + ["--learning_rate", lr, "--batch_size", bs])
             for lr in COMBINED_RATES for bs in COMBINED_BATCHES]
 
@@ -397,8 +385,7 @@ GROUPS = [
     Group("smoke", "A seconds-long check of the runner (tests and CI)",
           lambda logs: [("tiny", ["--lstm_units", "4", "--epochs", "1", "--max_seq_len", "10"]),
                         ("tiny, sgd", ["--lstm_units", "4", "--epochs", "1", "--max_seq_len", "10",
-                                       "--optimizer", "sgd", "--learning_rate", "0.1"])],
-          seeds=(1, 2)),
+                                       "--optimizer", "sgd", "--learning_rate", "0.1"])], seeds=(1, 2)),
     Group("lr_batch", "Learning rate and batch size of the one-layer LSTM (coarse grid, one seed)",
           lr_batch_grid, seeds=(1,), compare=None),
     Group("baseline", "The chosen baseline over three seeds", lambda logs: [("LSTM baseline", baseline(logs))],
@@ -411,8 +398,7 @@ GROUPS = [
               ("GloVe trainable + dense 100", ["--trainable_embeddings", "--dense_after_embedding", "100"]),
               ("random, trainable", ["--embeddings", "none", "--embedding_dim", "50"]),
               ("random, trainable + dense 100", ["--embeddings", "none", "--embedding_dim", "50",
-                                                 "--dense_after_embedding", "100"]),
-          ])),
+                                                 "--dense_after_embedding", "100"])])),
     Group("bidirectional", "Bidirectional versus unidirectional",
           variants("unidirectional (baseline)", [("bidirectional", ["--bidirectional"])])),
     Group("max_seq_len", "Tokens kept per review",
@@ -422,11 +408,9 @@ GROUPS = [
                    common=["--max_seq_len", "200"])),
     Group("dropout", "Dropout on the LSTM inputs versus recurrent dropout on its state",
           variants("no dropout (baseline)", [
-              ("dropout 0.2", ["--dropout", "0.2"]),
-              ("dropout 0.5", ["--dropout", "0.5"]),
+              ("dropout 0.2", ["--dropout", "0.2"]), ("dropout 0.5", ["--dropout", "0.5"]),
               ("recurrent dropout 0.2", ["--recurrent_dropout", "0.2"]),
-              ("recurrent dropout 0.5", ["--recurrent_dropout", "0.5"]),
-          ])),
+              ("recurrent dropout 0.5", ["--recurrent_dropout", "0.5"])])),
     Group("layers", "Stacked LSTM layers",
           variants("1 layer (baseline)", [(f"{n} layers", ["--lstm_layers", str(n)]) for n in (2, 3)])),
     Group("padding", "Padding at the end with a mask versus padding at the start without one",
@@ -438,8 +422,7 @@ GROUPS = [
           "(4 epochs, no early stopping)",
           variants("no dropout", [("dropout 0.2", ["--dropout", "0.2"]),
                                   ("recurrent dropout 0.2", ["--recurrent_dropout", "0.2"])],
-                   common=["--epochs", "4", "--patience", "0"]),
-          seeds=(1,), compare=None, alone=True),
+                   common=["--epochs", "4", "--patience", "0"]), seeds=(1,), compare=None, alone=True),
     Group("combined_lr_batch", "The adopted improvements combined: learning rate and batch size re-tuned "
           "(one seed)", combined_grid, seeds=(1,), compare=None),
     Group("final", "The selected LSTM over three seeds", final_rows, compare=None, predictions=True,
@@ -470,12 +453,10 @@ MODELS_DIR = "models"  # the pretrained checkpoints, one folder each (--models_d
 MINILM, MPNET = "all-MiniLM-L6-v2", "all-mpnet-base-v2"
 # The tool's defaults for --model lm, which are the assignment's recipe: what each step leaves alone.
 LM_DEFAULTS = {"--max_length": "100", "--learning_rate": "5e-5", "--batch_size": "32", "--epochs": "1"}
-LM_SCHEDULES = [
-    ("constant", ["--lr_scheduler_type", "constant"]),
-    ("linear + 10% warm-up", ["--warmup_ratio", "0.1"]),
-    ("polynomial, power 2", ["--lr_scheduler_type", "polynomial", "--lr_power", "2"]),
-    ("cosine + 10% warm-up", ["--lr_scheduler_type", "cosine", "--warmup_ratio", "0.1"]),
-]
+LM_SCHEDULES = [("constant", ["--lr_scheduler_type", "constant"]),
+                ("linear + 10% warm-up", ["--warmup_ratio", "0.1"]),
+                ("polynomial, power 2", ["--lr_scheduler_type", "polynomial", "--lr_power", "2"]),
+                ("cosine + 10% warm-up", ["--lr_scheduler_type", "cosine", "--warmup_ratio", "0.1"])]
 # Head only: a head on a fixed encoder learns slowly at a fine-tuning rate, so 1e-3 and two epochs
 # (an MPNet epoch costs about half an hour of one core even without its backward pass).
 FROZEN = ["--freeze_encoder", "--learning_rate", "1e-3", "--epochs", "2"]
@@ -652,8 +633,7 @@ GROUPS += [
 
 
 def tuned_mpnet(logs):
-    """MPNet at the tuned MiniLM's length, learning rate, batch size, epochs and schedule, keeping the head and the
-    tail of a long review."""
+    """MPNet at the tuned MiniLM's length, rate, batch size, epochs and schedule, a long review's head and tail kept."""
     return replaced(lm_final_rows(logs)[0][1], lm(MPNET)[2:] + ["--truncation", "head_tail"])
 
 
@@ -711,21 +691,16 @@ def command(group, flags, seed, data_dir, results_dir):
         if flag not in flags and not (flag == "--embeddings" and reads_no_vectors(flags)
                                       or flag == "--train_file" and "--load_model" in flags):
             argv += [flag, os.path.join(data_dir, name)]
-    if group.test:
-        argv += ["--test_file", os.path.join(data_dir, TEST_FILE)]
-    if group.predictions:
-        argv += ["--predictions_file", os.path.join(PREDICTIONS, f"{group.name}-seed{seed}.tsv")]
-    if group.save:
-        argv += ["--save_model", saved_folder(flags, seed)]
+    argv += ["--test_file", os.path.join(data_dir, TEST_FILE)] * group.test
+    argv += ["--predictions_file", os.path.join(PREDICTIONS, f"{group.name}-seed{seed}.tsv")] * group.predictions
+    argv += ["--save_model", saved_folder(flags, seed)] * group.save
     return (["lfd_assignment3.py"] + argv + ALWAYS
             + ["--results_file", os.path.join(results_dir, group.name + ".jsonl")] + list(flags) + ["--seed", str(seed)])
 
 
 def run_group(group, data_dir, results_dir, hashes, shard=(1, 1)):
     """Run the group's missing runs (those of this shard: every n-th, from the i-th); returns how many ran."""
-    ran = 0
-    index, count = shard
-    logs = Logs(results_dir, hashes)
+    ran, (index, count), logs = 0, shard, Logs(results_dir, hashes)
     runs = [(label, flags, seed) for label, flags in group.configs(logs) for seed in row_seeds(flags, group.seeds)]
     runs = sorted(runs[index - 1::count], key=lambda run: logs.find(seeded(run[1], run[2]), run[2], group.test)
                   is not None)  # the shard's unlogged runs first, then those rerun only to save their models
@@ -736,8 +711,7 @@ def run_group(group, data_dir, results_dir, hashes, shard=(1, 1)):
         if (Logs(results_dir, hashes).find(flags, seed, group.test) is not None
                 and (not group.save or is_saved(saved_folder(flags, seed)))):
             continue
-        members = [value for flag, value in as_pairs(flags) if flag == "--load_model"]
-        if not all(is_saved(folder) for folder in members):
+        if not all(is_saved(folder) for flag, folder in as_pairs(flags) if flag == "--load_model"):
             raise Pending(f"{label}: its members are not all saved in {SAVED_MODELS} (group ensemble_members saves them)")
         argv = command(group, flags, seed, data_dir, results_dir)
         print(f"[{group.name}] {label}, seed {seed}: {' '.join(flags)}", flush=True)

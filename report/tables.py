@@ -3,14 +3,13 @@
 
     python report/tables.py [--results_dir report/results] [--out_dir report/tables]
 
-For every group of report/experiments.py it writes <group>.tex (booktabs, \\input by the
-paper) and <group>.md, and all of them into tables.md. Per configuration: the seeds logged,
-dev accuracy and macro F1 as mean ± standard deviation over seeds, epochs trained, seconds per
-epoch and per run; in groups that compare, the difference in accuracy from the group's first
-row and its p-value. The p-value is a two-sided paired bootstrap test over the dev reviews:
-each review's correctness is averaged over the seeds of a configuration, the per-review
-differences are resampled 10,000 times (fixed seed), and p is the share of resampled means,
-centred on the observed mean, at least as far from 0 as the observed mean.
+For every group of report/experiments.py it writes <group>.tex (booktabs, \\input by the paper) and <group>.md,
+and all of them into tables.md. Per configuration: the seeds logged, dev accuracy and macro F1 as mean ± standard
+deviation over seeds, epochs trained, seconds per epoch and per run; in groups that compare, the difference in
+accuracy from the group's first row and its p-value. The p-value is a two-sided paired bootstrap test over the dev
+reviews: each review's correctness is averaged over the seeds of a configuration, the per-review differences are
+resampled 10,000 times (fixed seed), and p is the share of resampled means, centred on the observed mean, at least
+as far from 0 as the observed mean.
 """
 
 import argparse
@@ -107,8 +106,7 @@ def summarize(runs):
         "dev_per_second": float(np.mean([r.get("predict_examples_per_second", {}).get("dev", np.nan) for r in runs])),
         "test_accuracy": mean_and_sd([r["results"]["test"]["accuracy"] for r in runs]) if tested else None,
         "test_macro_f1": mean_and_sd([r["results"]["test"]["macro_f1"] for r in runs]) if tested else None,
-        "seeds": len(runs),
-        "accuracy": mean_and_sd([r["results"]["dev"]["accuracy"] for r in runs]),
+        "seeds": len(runs), "accuracy": mean_and_sd([r["results"]["dev"]["accuracy"] for r in runs]),
         "macro_f1": mean_and_sd([r["results"]["dev"]["macro_f1"] for r in runs]),
         "epochs": float(np.mean([r["train"]["epochs_run"] for r in runs])) if "epochs_run" in train else None,
         "epoch_seconds": float(np.median(epoch_seconds)) if epoch_seconds else None,
@@ -117,8 +115,7 @@ def summarize(runs):
 
 
 def splits(group, logs):
-    """[(split, gold labels, prefix of its fields)] on which a group's rows are compared: a test group on
-    test, and its same runs on dev as well."""
+    """[(split, gold labels, prefix of its fields)] a group's rows are compared on: test and dev in a test group."""
     return [("test", logs.test_gold, ""), ("dev", logs.gold, "dev")] if group.test else [("dev", logs.gold, "")]
 
 
@@ -130,10 +127,8 @@ def group_rows(group, logs):
         configs = group.configs(logs)
     except experiments.Pending:
         return None
-    rows = []
-    for label, flags in configs:
-        runs = logs.runs(flags, group.seeds, group.test)
-        rows.append((label, flags, runs, summarize(runs) if runs else None))
+    logged = [(label, flags, logs.runs(flags, group.seeds, group.test)) for label, flags in configs]
+    rows = [(label, flags, runs, summarize(runs) if runs else None) for label, flags, runs in logged]
     _, _, reference, first = rows[0]
     for _, _, runs, summary in rows[1:] if group.compare and first else []:
         for split, gold, prefix in splits(group, logs):
@@ -149,14 +144,11 @@ def group_rows(group, logs):
 # ---------------------------------------------------------------------------
 
 
-def p_text(p):
-    """A p-value to three decimals; below 0.001 (10,000 resamples) it is shown as <0.001."""
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
-
-
 def p_fields(p, prefix="", name="p"):
-    """A p-value as the fields p ('0.004') and pexpr ('p=0.004' or 'p<0.001'), their names after a prefix."""
-    return {prefix + name: p_text(p), prefix + name + "expr": ("p" if p < 0.001 else "p=") + p_text(p)}
+    """A p-value as the fields p ('0.004'; '<0.001' below 0.001, given 10,000 resamples) and pexpr ('p=0.004' or
+    'p<0.001'), their names after a prefix."""
+    text = "<0.001" if p < 0.001 else f"{p:.3f}"
+    return {prefix + name: text, prefix + name + "expr": ("p" if p < 0.001 else "p=") + text}
 
 
 def holm(pvalues):
@@ -193,8 +185,7 @@ def adjust(groups, rows_of, pairs_of):
 
 
 def mean_std(pair, digits=3):
-    mean, std = pair
-    return f"{mean:.{digits}f}" + (f" ± {std:.{digits}f}" if std is not None else "")
+    return f"{pair[0]:.{digits}f}" + (f" ± {pair[1]:.{digits}f}" if pair[1] is not None else "")
 
 
 def optional(value, spec):
@@ -257,8 +248,8 @@ def latex_table(spec, header, rows, caption, label):
     lines = [r"\begin{table}[!htbp]", r"\centering", r"\footnotesize",
              r"\setlength{\tabcolsep}{" + ("2pt" if len(header) >= WIDE else "3pt") + "}",
              r"\begin{tabular}{" + spec + "}", r"\toprule"]
-    lines += [" & ".join(latex_escape(cell) for cell in row) + r" \\" for row in [header]] + [r"\midrule"]
-    lines += [" & ".join(latex_escape(cell) for cell in row) + r" \\" for row in rows] + [r"\bottomrule", r"\end{tabular}"]
+    header_line, *body = [" & ".join(latex_escape(cell) for cell in row) + r" \\" for row in [header, *rows]]
+    lines += [header_line, r"\midrule", *body, r"\bottomrule", r"\end{tabular}"]
     lines += [r"\caption{" + latex_escape(caption) + "}", r"\label{tab:" + label + "}", r"\end{table}"]
     if len(header) >= WIDE:
         lines = [r"\begin{landscape}", *lines, r"\end{landscape}"]
@@ -307,8 +298,8 @@ def caption(group, rows):
     summaries = [summary for *_, summary in rows if summary is not None]
     where = {run for summary in summaries for run in summary["where"]}
     words = ", ".join(trained_words(where))
-    data = "dev and test sets" if group.test else "dev set"
-    text = f"{group.title}. {data[0].upper() + data[1:]}, seed{'s' if len(group.seeds) > 1 else ''} {', '.join(map(str, group.seeds))}"
+    data = "Dev and test sets" if group.test else "Dev set"
+    text = f"{group.title}. {data}, seed{'s' if len(group.seeds) > 1 else ''} {', '.join(map(str, group.seeds))}"
     if any(summary["run_seconds"] is not None for summary in summaries):
         text += f"; trained with {words}" if words else ""
     elif summaries:
@@ -345,8 +336,7 @@ def latex(group, rows):
 
 def pairwise(group, logs, rows):
     """Every pair of rows I < J compared (paired bootstrap, Holm over the group's pairs) on each split the group
-    evaluates: {prefix: {"I-J": (p, adjusted p, delta)}}, prefix "" for test in test groups (dev otherwise) and
-    "dev" for dev in test groups."""
+    compares on (splits(), which gives the prefix): {prefix: {"I-J": (p, adjusted p, delta)}}."""
     tests = collections.defaultdict(list)
     for i, (_, _, first, _) in enumerate(rows):
         for j, (_, _, second, _) in enumerate(rows[i + 1:], start=i + 1):
@@ -366,9 +356,8 @@ def pair_macros(name, tested):
 
 
 def misclassified(group, logs, runs):
-    """The dev reviews the runs get wrong in at least one seed, by their position in dev.txt (no review
-    text: the data stays out of git), with the gold label and each seed's prediction, and
-    \\res{<group>_errors}{1}{any|all|reviews}."""
+    """The dev reviews wrong in any seed, by line in dev.txt (which has no blank lines; the text stays out of git),
+    with the gold label and each seed's prediction, and \\res{<group>_errors}{1}{any|all|reviews}."""
     labels, gold = runs[0]["labels"], logs.gold
     predicted = np.array([r["results"]["dev"]["predicted"] for r in runs])
     wrong = (predicted != gold).sum(axis=0)
@@ -420,10 +409,8 @@ def per_class(name, label, runs, split):
 
 def pyplot():
     import matplotlib
-
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
     return plt
 
 
@@ -436,9 +423,8 @@ def save_figure(figure, path):
 
 
 def confusion_figure(confusion, labels, path):
-    """A confusion matrix as a heat map, each gold row's shares in colour and its counts in figures.
-
-    Drawn at the size the paper prints it (a third of the page wide), so its text prints at 6.5-8 pt."""
+    """A confusion matrix as a heat map, each gold row's shares in colour and its counts in figures, drawn at the
+    size the paper prints it (a third of the page wide), so its text prints at 6.5-8 pt."""
     plt = pyplot()
     with plt.rc_context({"font.size": 8}):
         figure, axes = plt.subplots(figsize=(2.2, 2.15))
@@ -446,13 +432,11 @@ def confusion_figure(confusion, labels, path):
         ticks = range(len(labels))
         axes.set_xticks(ticks, labels, rotation=45, ha="right")
         axes.set_yticks(ticks, labels)
-        axes.set_xlabel("predicted")
-        axes.set_ylabel("gold")
+        axes.set(xlabel="predicted", ylabel="gold")
         for i in ticks:
             for j in ticks:
-                share = confusion[i, j] / confusion[i].sum()
                 axes.text(j, i, str(int(confusion[i, j])), ha="center", va="center", fontsize=6.5,
-                          color="white" if share > 0.5 else "black")
+                          color="white" if confusion[i, j] / confusion[i].sum() > 0.5 else "black")
         save_figure(figure, path)
 
 
@@ -473,8 +457,7 @@ def curves_figure(group, rows, path):
                 best = run["train"]["best_epoch"]
                 axis.plot([best], [history[key][best - 1]], marker="*", markersize=10, color="black")
     for axis, title in zip(axes, ("dev loss", "dev accuracy")):
-        axis.set_xlabel("epoch")
-        axis.set_title(title)
+        axis.set(xlabel="epoch", title=title)
         axis.xaxis.get_major_locator().set_params(integer=True)
     axes[1].legend(fontsize=7)
     save_figure(figure, path)
@@ -493,7 +476,6 @@ def write_group(group, logs, rows, out_dir, figures_dir, write, pairs):
               if summary is not None for item in row_fields(label, flags, summary).items()]
     label, _, runs, _ = rows[0]  # the errors and the per-class tables are the first row's
     if "errors" in group.extras and runs:
-        # review = position among the dev reviews (the line of dev.txt, which has no blank lines)
         listing, counts = misclassified(group, logs, runs)
         write(os.path.join(out_dir, group.name + "_misclassified.tsv"), listing)
         macros += counts
@@ -504,15 +486,14 @@ def write_group(group, logs, rows, out_dir, figures_dir, write, pairs):
     if "curves" in group.extras:
         curves_figure(group, rows, os.path.join(figures_dir, group.name + "_curves.pdf"))
     per_class_splits = ("dev", "test") if group.test else ("dev",) if "errors" in group.extras else ()
-    for split in per_class_splits:
+    for split in per_class_splits if runs else ():
         name = f"{group.name}_{split}"
-        if runs:
-            text, tex, numbers, confusion = per_class(name, label, runs, split)
-            write(os.path.join(out_dir, name + ".md"), text)
-            write(os.path.join(out_dir, name + ".tex"), tex)
-            macros += numbers
-            if "errors" in group.extras or split == "test":
-                confusion_figure(confusion, runs[0]["labels"], os.path.join(figures_dir, name + "_confusion.pdf"))
+        text, tex, numbers, confusion = per_class(name, label, runs, split)
+        write(os.path.join(out_dir, name + ".md"), text)
+        write(os.path.join(out_dir, name + ".tex"), tex)
+        macros += numbers
+        if "errors" in group.extras or split == "test":
+            confusion_figure(confusion, runs[0]["labels"], os.path.join(figures_dir, name + "_confusion.pdf"))
     return macros
 
 
@@ -525,9 +506,8 @@ def data_macros():
             lengths = np.array([len(line.split()) - 3 for line in handle if line.strip()])
         macros.append(define("data", split, "reviews", f"{len(lengths):,}".replace(",", "{,}")))
         if split == "train":
-            macros += [define("data", split, "tokensmedian", f"{np.median(lengths):.0f}"),
-                       define("data", split, "over50pct", f"{100 * np.mean(lengths > 50):.0f}"),
-                       define("data", split, "over200pct", f"{100 * np.mean(lengths > 200):.0f}")]
+            macros += [define("data", split, "tokensmedian", f"{np.median(lengths):.0f}")] + [
+                define("data", split, f"over{n}pct", f"{100 * np.mean(lengths > n):.0f}") for n in (50, 200)]
     return macros
 
 
@@ -573,9 +553,7 @@ def main(argv=None):
     os.chdir(experiments.ROOT)
     logs = experiments.Logs(args.results_dir, logged_hashes(experiments.read_logs(args.results_dir)))
     os.makedirs(args.out_dir, exist_ok=True)
-    written = set()  # the files this run writes; older ones left in the folder are removed at the end
-
-    tables_tex = []  # the LaTeX tables in the order written: the paper's appendix inputs them all
+    written, tables_tex = set(), []  # files written (older ones are removed at the end); .tex tables for the appendix
 
     def write(path, text):
         with open(path, "w", encoding="utf-8") as out:
