@@ -51,10 +51,9 @@ class Group:
     each configuration runs; with test, each run also evaluates the test set; with predictions, it writes its
     predictions (with the reviews' text) to PREDICTIONS; with save, it saves its model to SAVED_MODELS, where
     ensembles load it; alone marks a timing group. In report/tables.py: compare is "first" (each row tested
-    against the first), "pairs" (every pair of rows) or None; family names the family of comparisons corrected
-    together (Holm; by default the group's own, a test group's dev and test apart); extras are any of
-    "efficiency" (parameters and prediction speed), "errors" (the first row's per-class scores, confusion matrix
-    and wrong dev reviews) and "curves" (each run's dev loss and accuracy per epoch)."""
+    against the first), "pairs" (every pair of rows), "couples" (rows 2, 4, ... against the row before) or None,
+    on test in a test group, else on dev; extras may hold "errors" (the first row's per-class scores, confusion
+    matrix and wrong dev reviews)."""
 
     name: str
     title: str
@@ -65,11 +64,10 @@ class Group:
     save: bool = False
     alone: bool = False
     compare: str | None = "first"
-    family: str | None = None
     extras: tuple = ()
 
     def __post_init__(self):
-        if self.compare not in ("first", "pairs", None) or not set(self.extras) <= {"efficiency", "errors", "curves"}:
+        if self.compare not in ("first", "pairs", "couples", None) or not set(self.extras) <= {"errors"}:
             raise ValueError(f"group {self.name}: compare {self.compare!r}, extras {self.extras!r}")
 
 
@@ -310,7 +308,7 @@ def combined_grid(logs):
 
 def final_rows(logs):
     changes = ", ".join(label for _, label, _ in adopted_changes(logs)) or "no change"
-    return [(f"combined ({changes})", best_row(logs, combined_grid(logs))[1])]
+    return [(f"selected LSTM ({changes})", best_row(logs, combined_grid(logs))[1])]
 
 
 def test_rows(logs):
@@ -323,7 +321,8 @@ def test_rows(logs):
         label, flags = configs[int(np.argmax(scores))]
         singles.append((max(scores), label, flags))
     singles.sort(key=lambda row: -row[0])
-    return final_rows(logs) + [("LSTM baseline", baseline(logs))] + [(label, flags) for _, label, flags in singles[:3]]
+    return final_rows(logs) + [("LSTM baseline", baseline(logs))] + [(f"LSTM, {label}", flags)
+                                                                     for _, label, flags in singles[:3]]
 
 
 def selected_variants(flag, values):
@@ -370,7 +369,7 @@ def new_final_rows(logs):
     """The new LSTM at its re-tuned learning rate and batch size against it before, and the linear baseline."""
     label, tuned = best_row(logs, new_lr_batch_grid(logs))
     (linear_label, linear_flags), = tfidf_rows(logs)
-    return [(f"new LSTM, {label}", tuned), ("new LSTM before re-tuning", new_lstm(logs)),
+    return [(f"new LSTM, {label}", tuned), ("new LSTM", new_lstm(logs)),
             (f"linear baseline: {linear_label}", linear_flags)]
 
 
@@ -426,7 +425,7 @@ GROUPS = [
     Group("combined_lr_batch", "The adopted improvements combined: learning rate and batch size re-tuned "
           "(one seed)", combined_grid, seeds=(1,), compare=None),
     Group("final", "The selected LSTM over three seeds", final_rows, compare=None, predictions=True,
-          extras=("errors", "curves")),
+          extras=("errors",)),
     Group("test", "Test set: the selected LSTM against models that were worse on dev", test_rows, test=True),
     Group("pooling", "The selected LSTM reading its last state, or the maximum or mean of its outputs over all steps",
           selected_variants("--pooling", ("max", "mean"))),
@@ -469,7 +468,7 @@ def lm(name=MINILM):
 
 
 def lm_recipe(logs):
-    return [("assignment recipe (100 tokens, lr 5e-5, batch 32, 1 epoch)", lm())]
+    return [("MiniLM, the recipe", lm())]
 
 
 def best_or_default(logs, candidates):
@@ -509,7 +508,7 @@ def lm_final_rows(logs):
 def lm_model_rows(logs):
     """Two pretrained encoders, each fine-tuned and frozen, with the same recipe."""
     return [(f"{name}, {how}", lm(name) + extra) for name in (MINILM, MPNET)
-            for how, extra in (("fine-tuned", []), ("frozen encoder, head only", FROZEN))]
+            for how, extra in (("fine-tuned", []), ("frozen encoder", FROZEN))]
 
 
 def tfidf_grid(logs):
@@ -542,7 +541,7 @@ GROUPS += [
           lm_rate_grid, seeds=(1,), compare=None),
     Group("lm_batch", "MiniLM, step 3: batch size (one seed)", lm_batch_grid, seeds=(1,), compare=None),
     Group("lm_epochs", "MiniLM, step 4: epochs, the weights of the epoch with the lowest dev loss kept "
-          "(one seed)", lm_epoch_grid, seeds=(1,), compare=None, extras=("curves",)),
+          "(one seed)", lm_epoch_grid, seeds=(1,), compare=None),
     Group("lm_schedule", "MiniLM, step 5: learning-rate schedule (one seed)", lm_schedule_grid,
           seeds=(1,), compare=None),
     # The final configurations, fixed before these runs: each run evaluates dev and test at once
@@ -552,7 +551,7 @@ GROUPS += [
     # lm_final's tuned runs trained on a GPU in bf16, its recipe runs on a CPU in fp32: the recipe again,
     # on the GPU in bf16, separates the configurations' difference from the hardware's.
     Group("lm_precision", "The tuned MiniLM against the recipe, both trained on the GPU in bf16",
-          lambda logs: lm_final_rows(logs)[:1] + [("assignment recipe, bf16 on the GPU", lm() + ["--precision", "bf16"])],
+          lambda logs: lm_final_rows(logs)[:1] + [("MiniLM, recipe, bf16 on the GPU", lm() + ["--precision", "bf16"])],
           test=True),
     Group("lm_cpu_bf16", "MiniLM with the recipe on a CPU, fp32 against bf16 autocast: does bf16 cost accuracy?",
           lambda logs: [("fp32", lm() + ["--precision", "fp32"]), ("bf16 autocast", lm() + ["--precision", "bf16"])]),
@@ -566,8 +565,7 @@ GROUPS += [
           "deterministic up to the order of coordinate steps)", tfidf_grid, seeds=(1,), compare=None),
     Group("tfidf_test", "Test set: the best linear model on dev", tfidf_rows, test=True, compare=None),
     Group("lm_models", "MiniLM and MPNet, fine-tuned and frozen, with the assignment recipe "
-          "(dev and test; no choice is made on these runs)", lm_model_rows, test=True, compare="pairs",
-          extras=("efficiency",)),
+          "(dev and test; no choice is made on these runs)", lm_model_rows, test=True, compare="pairs"),
     Group("systems", "Test set: the best model of each family (chosen on dev)", system_rows, test=True,
           compare="pairs", extras=("errors",)),
 ]
@@ -594,7 +592,7 @@ def ensemble(*members, seeds=("{seed}",), weights=None):
     def row(logs):
         folders = [saved_folder(member_rows(logs)[MEMBERS.index(name)][1], seed) for name in members for seed in seeds]
         label = " + ".join(members) + (f", seeds {'+'.join(seeds)}" if len(seeds) > 1 else "")
-        return (label + (", weights fitted on dev" if weights else ""),
+        return (label + (", weights fitted" if weights else ""),
                 [item for folder in folders for item in ("--load_model", folder)]
                 + (["--ensemble_weights", weights] if weights else []))
     return row
@@ -607,7 +605,7 @@ ENSEMBLES = [ensemble("MPNet"), ensemble("MPNet", "tf-idf"), ensemble("MPNet", "
 def ensemble_rows(logs):
     """MPNet alone (its saved models, loaded) first, then each ensemble."""
     rows = [row(logs) for row in ENSEMBLES]
-    return [("MPNet alone", rows[0][1])] + rows[1:]
+    return [("MPNet alone (bf16 models)", rows[0][1])] + rows[1:]
 
 
 def ensemble_test_rows(logs):
@@ -663,11 +661,21 @@ GROUPS += [
           lambda logs: [ensemble(chosen_mpnet(logs))(logs), ensemble("MPNet")(logs)][:2 - (chosen_mpnet(logs) == "MPNet")],
           test=True),
     Group("seed_ensembles", "Seed ensembles: each configuration's three seeds averaged, against its single models",
-          seed_ensemble_rows, test=True, compare="pairs"),
+          seed_ensemble_rows, test=True, compare="couples"),
     Group("weighted_ensembles", "The chosen MPNet with the new LSTM and tf-idf, weights fitted on dev (so their dev "
           "accuracy is not a fair estimate), against the MPNet alone", weighted_rows, test=True),
 ]
 GROUP_NAMES = [group.name for group in GROUPS]
+# The paper's questions: each a family of comparisons Holm-corrected together (dev and test apart; tables.py).
+QUESTIONS = {"Q1 LSTM: the assignment's changes": "embeddings bidirectional max_seq_len bidirectional_long dropout "
+             "layers padding optimizers test", "Q2 LSTM: our ideas": "pooling truncation lstm_ideas_final "
+             "lstm_new_final lstm_new_test", "Q3 language models: tuning": "lm_final lm_precision lm_cpu_bf16 "
+             "lm_truncation mpnet_long mpnet_long_test", "Q4 language models: which model": "lm_models lm_tradeoff",
+             "Q5 the families compared": "systems",
+             "Q6 ensembles": "ensembles ensembles_test ensemble_pair_test seed_ensembles weighted_ensembles"}
+QUESTION_OF = {name: question for question, names in QUESTIONS.items() for name in names.split()}
+# A group first logged from this day on is of the second round, begun after the first test results: exploratory.
+SECOND_ROUND = "2026-11-29"
 
 
 def group_named(name):

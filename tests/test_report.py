@@ -133,6 +133,25 @@ def test_holm_adjusts_each_p_by_its_rank_and_keeps_the_order():
     assert tables.holm([0.6, 0.5]) == [1.0, 1.0] and tables.holm([0.2]) == [0.2] and tables.holm([]) == []
 
 
+def test_each_comparison_is_corrected_within_its_question_and_over_the_paper():
+    assert {group.name for group in experiments.GROUPS if group.compare and group.name != "smoke"} == set(
+        experiments.QUESTION_OF)  # every comparison answers one of the paper's questions
+    groups = [experiments.group_named(name) for name in ("embeddings", "systems", "seed_ensembles")]
+    row = lambda p=None: ("row", [], [], {} if p is None else {"p": p})  # noqa: E731
+    rows_of = {"embeddings": [row(), row(0.01), row(0.04)], "systems": [row(), row(0.02), row(0.5)],
+               "seed_ensembles": [row(), row(0.03)]}
+    pairs_of = {"systems": {"1-2": {"p": 0.02, "delta": 0.1}, "1-3": {"p": 0.5, "delta": 0.0},
+                            "2-3": {"p": 0.001, "delta": -0.1}}}  # a group of every pair is corrected by its pairs
+    assert tables.adjust(groups, rows_of, pairs_of) == {"Q1 LSTM: the assignment's changes (dev)": 2,
+                                                        "Q5 the families compared (test)": 3, "Q6 ensembles (test)": 1}
+    adjusted = [(test["padj"], test["pglob"]) for test in [rows_of["embeddings"][1][3], rows_of["embeddings"][2][3],
+                *pairs_of["systems"].values(), rows_of["seed_ensembles"][1][3]]]
+    assert np.allclose(adjusted, [(0.02, 0.05), (0.04, 0.09), (0.04, 0.08), (0.5, 0.5), (0.003, 0.006), (0.03, 0.09)])
+    assert [(summary["padj"], summary["pglob"]) for *_, summary in rows_of["systems"][1:]] == [adjusted[2], adjusted[3]]
+    assert [tables.reference(groups[2], index) for index in (1, 2, 3, 4)] == [None, 1, None, 3]
+    assert [tables.reference(groups[0], index) for index in (1, 2, 3)] == [None, 1, 1]
+
+
 def test_committed_tables_match_the_logs(tmp_path):
     out, readme = tmp_path / "tables", tmp_path / "README.md"
     shutil.copy(os.path.join(ROOT, "README.md"), readme)
@@ -284,21 +303,24 @@ def test_tables_say_where_each_run_trained():
     group = experiments.group_named("lm_batch")
 
     def caption_of(*records):
-        rows = [("row", [], [], {"family": "lm", "where": {tables.trained_on(r)}, "run_seconds": 1.0}) for r in records]
+        rows = [("row", [], [], {"family": "lm", "where": {tables.trained_on(r)}, "run_seconds": 1.0,
+                                 "logged": r.get("timestamp", "2026-11-26")}) for r in records]
         return tables.caption(group, rows)
 
     assert "trained with PyTorch bf16 on an NVIDIA H100 80GB HBM3." in caption_of(gpu)
     assert "PyTorch bf16 on an NVIDIA H100 80GB HBM3, PyTorch fp32 on 1 CPU thread(s)" in caption_of(gpu, cpu)
     assert "compare across hardware and precision, their times not at all" in caption_of(gpu, cpu)
     assert "across hardware" not in caption_of(gpu) and "across hardware" not in caption_of(cpu)
-    loaded = ("row", [], [], {"family": "ensemble", "where": {("", False, None)}, "run_seconds": None})
+    loaded = ("row", [], [], {"family": "ensemble", "where": {("", False, None)}, "run_seconds": None,
+                              "logged": "2026-11-30"})
     assert "nothing trained" in tables.caption(group, [loaded])
+    assert "second round" in tables.caption(group, [loaded]) and "second round" not in caption_of(gpu)
 
 
 def test_groups_declare_their_tables_as_data():
     assert tables.columns(experiments.group_named("lr_batch"))[-1] == ("s/run", "seconds")  # no comparison
-    assert [name for name, _ in tables.columns(experiments.group_named("lm_models"))][-8:] == [
-        "params (M)", "trained params (M)", "dev reviews/s", "p dev", "p dev adj.", "Δ test acc", "p test", "p test adj."]
+    assert [name for name, _ in tables.columns(experiments.group_named("lm_models"))][-5:] == [
+        "s/run", "Δ acc", "p", "p question", "p all"]
     for wrong in ({"compare": "all"}, {"extras": ("errors", "curve")}):
         try:
             experiments.Group("x", "X", lambda logs: [], **wrong)
