@@ -229,8 +229,7 @@ OPTIMIZER_GRIDS = {"sgd": ([], ("0.03", "0.1", "0.3")),
 # The one-change-at-a-time groups whose significant winners the combined model adopts.
 FACTORS = ("embeddings", "bidirectional", "max_seq_len", "bidirectional_long", "dropout", "layers", "optimizers")
 ALPHA = 0.05
-# One seed each, on the selected LSTM with the better pooling and truncation: capacity, length and
-# regularisation for a model that now reads every step.
+# One seed each, on the selected LSTM with its better pooling and truncation: capacity, length, regularisation.
 IDEAS = [("bidirectional", ["--bidirectional"]), ("400 tokens", ["--max_seq_len", "400"]),
          ("256 units", ["--lstm_units", "256"]), ("output dropout 0.3", ["--output_dropout", "0.3"]),
          ("dropout 0.2", ["--dropout", "0.2"]),

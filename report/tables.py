@@ -426,15 +426,15 @@ def confusion_figure(confusion, labels, path):
 
 
 def accuracy_figure(groups, rows_of, logs, path):
-    """Dev and test accuracy with 95% bootstrap intervals (reviews resampled, each review's correctness averaged
-    over the seeds) of every configuration evaluated on test, once each, by test accuracy; † marks the second round."""
+    """Dev and test accuracy, with 95% bootstrap intervals (reviews resampled; correctness averaged over seeds), of
+    every model evaluated on test, once (by flags, then label: the first row found), by test accuracy; † round two."""
     models = {}
     for group in (group for group in groups if group.test and rows_of[group.name]):
         for label, flags, runs, summary in rows_of[group.name]:
             if summary is not None:
                 models.setdefault(tuple(flags), (label + " †" * (summary["logged"] >= experiments.SECOND_ROUND), runs))
     points = []
-    for label, runs in models.values():
+    for label, runs in {label: runs for label, runs in reversed(list(models.values()))}.items():
         found = []
         for split, gold in (("dev", logs.gold), ("test", logs.test_gold)):
             scores = correctness(runs, gold, split)
@@ -513,10 +513,11 @@ def data_macros():
 
 
 STUDY_START, STUDY_END = "<!-- study: python report/tables.py -->", "<!-- /study -->"
-# README's summary of the study: (family, test group, row): each family's chosen configuration, and the
-# ensemble without a transformer (the last row of ensembles_test).
+# README's summary of the study, (family, test group, row): each family's choice, the MPNet and ensembles after it.
 STUDY = (("LSTM", "lstm_new_test", 0), ("linear baseline", "tfidf_test", 0), ("language model", "systems", 0),
-         ("ensemble", "ensembles_test", 0), ("ensemble", "ensembles_test", 2))
+         ("language model", "mpnet_long_test", 0), ("ensemble", "ensembles_test", 0),
+         ("ensemble", "ensembles_test", 2), ("ensemble", "seed_ensembles", 1), ("ensemble", "weighted_ensembles", 1),
+         ("ensemble", "weighted_ensembles", 2))
 
 
 def study_block(rows_of):
