@@ -591,7 +591,7 @@ def ensemble(*members, seeds=("{seed}",), weights=None):
     def row(logs):
         folders = [saved_folder(member_rows(logs)[MEMBERS.index(name)][1], seed) for name in members for seed in seeds]
         label = " + ".join(members) + (f", seeds {'+'.join(seeds)}" if len(seeds) > 1 else "")
-        return (label + (", weights fitted" if weights else ""),
+        return (label + (", weighted" if weights else ""),
                 [item for folder in folders for item in ("--load_model", folder)]
                 + (["--ensemble_weights", weights] if weights else []))
     return row
