@@ -90,9 +90,9 @@ def summarize(runs):
     where = {trained_on(r) for r in runs}
     return {
         "family": runs[0]["family"], "where": where, "gpu": any(gpu for _, gpu, _ in where),
+        "second_round": min(r["timestamp"] for r in runs) >= experiments.SECOND_ROUND,
         "cut_share": tokens.get("truncated_share"), "tokens_mean": tokens.get("mean"),
-        "parameters": train.get("parameters"), "logged": min(r["timestamp"] for r in runs),
-        "trainable_parameters": train.get("trainable_parameters", train.get("parameters")),
+        "parameters": (n := train.get("parameters")), "trainable_parameters": train.get("trainable_parameters", n),
         "dev_per_second": float(np.mean([r.get("predict_examples_per_second", {}).get("dev", np.nan) for r in runs])),
         "test_accuracy": mean_and_sd([r["results"]["test"]["accuracy"] for r in runs]) if tested else None,
         "test_macro_f1": mean_and_sd([r["results"]["test"]["macro_f1"] for r in runs]) if tested else None,
@@ -208,7 +208,7 @@ def row_fields(label, flags, summary):
     if "delta" in summary:
         fields.update(delta=f"{summary['delta']:+.3f}", devdelta=f"{summary['devdelta']:+.3f}")
     fields.update(p_fields(summary))
-    fields["mark"] = "†" if summary["logged"] >= experiments.SECOND_ROUND else ""
+    fields["mark"] = "†" if summary["second_round"] else ""
     return fields
 
 
@@ -296,7 +296,7 @@ def caption(group, rows):
     if tested:
         text += (f"; p question: Holm within \"{tested[0]['question']}\" ({tested[0]['tests']} comparisons) and "
                  f"over all {tested[0]['alltests']} comparisons of the paper")
-    if any(summary["logged"] >= experiments.SECOND_ROUND for summary in summaries):
+    if any(summary["second_round"] for summary in summaries):
         text += "; † second round (exploratory)"
     return text + "."
 
@@ -432,7 +432,7 @@ def accuracy_figure(groups, rows_of, logs, path):
     for group in (group for group in groups if group.test and rows_of[group.name]):
         for label, flags, runs, summary in rows_of[group.name]:
             if summary is not None:
-                models.setdefault(tuple(flags), (label + " †" * (summary["logged"] >= experiments.SECOND_ROUND), runs))
+                models.setdefault(tuple(flags), (label + " †" * summary["second_round"], runs))
     points = []
     for label, runs in {label: runs for label, runs in reversed(list(models.values()))}.items():
         found = []

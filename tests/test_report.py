@@ -304,7 +304,7 @@ def test_tables_say_where_each_run_trained():
 
     def caption_of(*records):
         rows = [("row", [], [], {"family": "lm", "where": {tables.trained_on(r)}, "run_seconds": 1.0,
-                                 "logged": r.get("timestamp", "2026-11-26")}) for r in records]
+                                 "second_round": False}) for r in records]
         return tables.caption(group, rows)
 
     assert "trained with PyTorch bf16 on an NVIDIA H100 80GB HBM3." in caption_of(gpu)
@@ -312,7 +312,7 @@ def test_tables_say_where_each_run_trained():
     assert "compare across hardware and precision, their times not at all" in caption_of(gpu, cpu)
     assert "across hardware" not in caption_of(gpu) and "across hardware" not in caption_of(cpu)
     loaded = ("row", [], [], {"family": "ensemble", "where": {("", False, None)}, "run_seconds": None,
-                              "logged": "2026-11-30"})
+                              "second_round": True})
     assert "nothing trained" in tables.caption(group, [loaded])
     assert "second round" in tables.caption(group, [loaded]) and "second round" not in caption_of(gpu)
 
