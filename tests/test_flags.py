@@ -74,13 +74,14 @@ def test_a_saved_model_keeps_its_flags_through_save_and_load(tmp_path):
 
 def test_a_saved_value_is_checked_like_the_flag(tmp_path):
     flags = actions()
-    with pytest.raises(lfd.InputError, match="ngram_max 0: must be a positive integer"):
-        lfd.check_saved_value(flags["ngram_max"], "x", "ngram_max", 0)
-    with pytest.raises(lfd.InputError, match="is not a valid --bidirectional"):
-        lfd.check_saved_value(flags["bidirectional"], "x", "bidirectional", "yes")
-    with pytest.raises(lfd.InputError, match="is not a valid --learning_rate"):
-        lfd.check_saved_value(flags["learning_rate"], "x", "learning_rate", True)
-    lfd.check_saved_value(flags["learning_rate"], "x", "learning_rate", 1)  # an int is a valid float
+    problem = lfd.saved_value_problem
+    assert problem(flags["ngram_max"], 0) == ": must be in [1, 5], got 0"  # the flag's own range and words
+    assert problem(flags["lstm_units"], 10**9) == ": must be in [1, 4096], got 1000000000"
+    assert problem(flags["bidirectional"], "yes") == " is not a valid --bidirectional"
+    assert problem(flags["learning_rate"], True) == " is not a valid --learning_rate"
+    assert problem(flags["pooling"], "median") == " is not a valid --pooling"  # not one of its choices
+    assert problem(flags["learning_rate"], 1) is None  # an int is a valid float
+    assert problem(flags["ngram_max"], 2) is None and problem(flags["embedding_dim"], None) is None
     assert isinstance(flags["seed"].type("3"), int) and flags["dropout"].type("0.5") == 0.5
-    with pytest.raises(argparse.ArgumentTypeError, match="must be in \\[0, 1\\)"):
+    with pytest.raises(argparse.ArgumentTypeError, match="must be in \\[0, 0.99\\]"):
         flags["dropout"].type("1")

@@ -274,7 +274,7 @@ LM_BAD_INPUT = {
     "hub id offline": (lambda c, m: ["--lm_name", "bert-base-uncased"],
                        "--lm_name bert-base-uncased: not a local folder, and not in the Hugging Face cache while offline.*"
                        "pass a local model folder"),
-    "zero max_length": (lambda c, m: ["--max_length", "0"], "--max_length: must be a positive integer, got 0"),
+    "zero max_length": (lambda c, m: ["--max_length", "0"], "--max_length: must be in \\[1, 8192\\], got 0"),
     "max_length beyond the model": (lambda c, m: ["--max_length", "100"], "--max_length 100: .* at most 64 tokens"),
     "embeddings with lm": (lambda c, m: ["--embeddings", c["emb_json"]], "--embeddings applies to --model lstm"),
     "max_seq_len with lm": (lambda c, m: ["--max_seq_len", "30"], "--max_seq_len applies to --model lstm"),
@@ -305,3 +305,69 @@ def test_lm_bad_input_is_one_line_exit_2_nothing_written(corpus, tiny_lm, case):
 def test_lstm_flags_refuse_lm_options(corpus):
     result = run_cli("--lm_name", "x", "--train_file", corpus["train"], "--dev_file", corpus["dev"])
     assert result.returncode == 2 and "--lm_name applies to --model lm, not --model lstm" in result.stderr
+
+
+def test_a_run_with_checkpoint_dir_resumes_where_it_was_stopped(corpus, tiny_lm, tmp_path, monkeypatch):
+    """Stopped after its first epoch's checkpoint, the same command resumes there and ends where an uninterrupted
+    run ends; another run's checkpoints are refused."""
+    import transformers
+
+    argv = lm_args(corpus, tiny_lm, "--epochs", "3", "--patience", "0", "--checkpoint_dir", str(tmp_path / "ckpt"))
+    whole = lfd.main(lm_args(corpus, tiny_lm, "--epochs", "3", "--patience", "0"))
+    save = transformers.Trainer._save_checkpoint
+
+    def save_then_stop(self, *args, **kwargs):
+        save(self, *args, **kwargs)
+        raise KeyboardInterrupt  # Ctrl-C (or a lost Colab runtime) right after the first epoch's checkpoint
+
+    monkeypatch.setattr(transformers.Trainer, "_save_checkpoint", save_then_stop)
+    with pytest.raises(SystemExit) as stop:
+        lfd.main(argv)
+    assert stop.value.code == 130 and sorted(os.listdir(tmp_path / "ckpt")) == ["checkpoint-5", "lfd_run.json"]
+    monkeypatch.undo()
+    resumed = lfd.main(argv)
+    assert resumed["train"]["resumed_from_epoch"] == 1 and whole["train"]["resumed_from_epoch"] == 0
+    assert resumed["train"]["history"]["val_accuracy"] == whole["train"]["history"]["val_accuracy"]
+    assert resumed["results"]["dev"]["predicted"] == whole["results"]["dev"]["predicted"]
+    other = lm_args(corpus, tiny_lm, "--epochs", "3", "--patience", "0", "--seed", "2", "--checkpoint_dir",
+                    str(tmp_path / "ckpt"))
+    with pytest.raises(SystemExit) as refused:
+        lfd.main(other)
+    assert refused.value.code == 2
+
+
+def test_progress_in_a_file_is_a_line_every_few_percent_and_the_dev_scores_of_each_epoch(corpus, tiny_lm, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger=lfd.PROG)
+    lfd.main(lm_args(corpus, tiny_lm, "--epochs", "2", "--batch_size", "4", "--verbose", "2"))
+    lines = [record.getMessage() for record in caplog.records]
+    steps = [line for line in lines if re.fullmatch(r"epoch [12]/2, step \d+/18: loss \d+\.\d{4}, "
+                                                        r"\d+\.\d reviews/s, \d+:\d\d:\d\d left", line)]
+    assert len(steps) == 18  # 9 steps an epoch, a line at every 2% of them (and one a minute)
+    assert steps[-1].startswith("epoch 2/2, step 18/18") and steps[-1].endswith("0:00:00 left")
+    epochs = [line for line in lines if re.fullmatch(r"epoch [12]/2: dev loss \d\.\d{4}, dev accuracy \d\.\d{4}", line)]
+    assert [line[:9] for line in epochs] == ["epoch 1/2", "epoch 2/2"]
+
+
+def test_progress_prints_no_raw_dicts_in_a_pipe(corpus, tiny_lm):
+    result = run_cli(*lm_args(corpus, tiny_lm, "--epochs", "2", "--verbose", "2"))
+    assert result.returncode == 0, result.stderr
+    assert "{'" not in result.stdout + result.stderr and "epoch 2/2: dev loss" in result.stderr
+
+
+def test_an_old_transformers_is_named_with_the_install_command(corpus, tiny_lm, monkeypatch, capsys):
+    real = lfd.importlib.metadata.version
+    monkeypatch.setattr(lfd.importlib.metadata, "version", lambda name: "4.57.1" if name == "transformers" else real(name))
+    with pytest.raises(SystemExit) as stop:
+        lfd.main(lm_args(corpus, tiny_lm))
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.strip() == (
+        "lfd_assignment3.py: error: --model lm needs transformers 5.0 or newer, found 4.57.1: "
+        "python -m pip install -U 'transformers>=5.0'")
+
+
+def test_a_mistyped_flag_gets_a_suggestion(capsys):
+    with pytest.raises(SystemExit) as stop:
+        lfd.main(["--learning_rat", "1e-3"])
+    assert stop.value.code == 2 and "did you mean --learning_rate?" in capsys.readouterr().err

@@ -243,16 +243,28 @@ def test_b_no_output_inside_a_model_folder(capsys, data, saved, tmp_path, case):
     assert snapshot(model) == before and snapshot(base) == base_before
 
 
-def test_b_outputs_that_are_devices_or_pipes_are_refused(capsys, data, tmp_path):
+def test_b_streams_are_written_in_place(capsys, data, saved, tmp_path):
+    """/dev/stdout and /dev/fd/N are the descriptors the shell opened (appended to where it opened them for
+    appending), a FIFO and a device are written as they are: none is replaced by a rename."""
+    out, history = tmp_path / "out.txt", tmp_path / "history.jsonl"
+    history.write_text('{"run": 0}\n')
+    with open(out, "w") as stdout, open(history, "a") as appended:
+        result = subprocess.run(
+            [sys.executable, SCRIPT, *load(saved / "tfidf", data), "--predictions_file", "/dev/stdout",
+             "--results_file", "/dev/fd/3"], stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=300,
+            pass_fds=(3,), preexec_fn=lambda: os.dup2(appended.fileno(), 3))
+    assert result.returncode == 0, result.stderr
+    report, predictions = out.read_text().split("id\tgold\tpredicted")
+    assert report.startswith("== dev (") and len(predictions.splitlines()) == 13  # the header's rest and 12 reviews
+    lines = history.read_text().splitlines()
+    assert lines[0] == '{"run": 0}' and json.loads(lines[1])["family"] == "tfidf" and len(lines) == 2
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    fails(capsys, tfidf_args(data, "--results_file", "/dev/null"), "--results_file /dev/null: is not a regular file")
-    fails(capsys, tfidf_args(data, "--predictions_file", fifo), "--predictions_file .*fifo: is not a regular file")
-    fails(capsys, tfidf_args(data, "--confusion_png", "-"), "--confusion_png -: only --results_file and")
-    assert stat.S_ISCHR(os.stat("/dev/null").st_mode) and stat.S_ISFIFO(os.stat(fifo).st_mode)
-    # A pipe behind /dev/stdout is refused before training; '-' writes the stream instead.
-    result = cli_fails(*tfidf_args(data, "--predictions_file", "/dev/stdout"), message="is not a regular file")
-    assert result.stdout == ""
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE, text=True)
+    main(load(saved / "tfidf", data) + ["--predictions_file", fifo, "--results_file", "/dev/null"])
+    assert reader.communicate(timeout=60)[0].startswith("id\tgold\tpredicted")
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    fails(capsys, tfidf_args(data, "--save_model", "/dev/stdout"), "--save_model /dev/stdout: is a stream")
 
 
 def test_b_dash_writes_predictions_and_the_record_to_stdout(capsys, data, saved, tmp_path):
@@ -313,7 +325,7 @@ def test_c_damaged_tfidf_files(capsys, data, saved, tmp_path, case):
 CONFIG_DAMAGE = {
     "labels cut": (lambda c: c.update(labels=c["labels"][:1]), "is not a saved model's config"),
     "config a string": (lambda c: c.update(config="lstm"), "is not a saved model's config"),
-    "negative ngram_max": (lambda c: c["config"].update(ngram_max=-1), "ngram_max -1: must be a positive integer"),
+    "negative ngram_max": (lambda c: c["config"].update(ngram_max=-1), "ngram_max -1: must be in \\[1, 5\\], got -1"),
     "no ngram_max": (lambda c: c["config"].pop("ngram_max", None), "no ngram_max in \"config\""),
     "another format": (lambda c: c.update(format=2), "saved by another version of lfd_assignment3.py: retrain it"),
     "C infinite": (lambda c: c["config"].update(C=float("inf")), "C inf: must be a finite number"),
@@ -364,7 +376,7 @@ LSTM_DAMAGE = {
     "model.keras naming os.system": (lambda m: keras_config_naming(m / "model.keras", "os", "system"),
                                      "--load_model .*: cannot be loaded"),
     "max_seq_len of -1": (lambda m: resign(m, lambda c: c["config"].update(max_seq_len=-1)),
-                          "max_seq_len -1: must be a positive integer"),
+                          "max_seq_len -1: must be in \\[1, 8192\\], got -1"),
     "vocabulary with a repeated word": (lambda m: (m / "vocabulary.json").write_text('["[PAD]", "[UNK]", "a", "a"]'),
                                         "vocabulary.json has changed since"),
 }
@@ -424,17 +436,18 @@ def test_c_embeddings_that_break_the_json_reader(tmp_path, content, message):
         lfd.read_embeddings(str(path))
 
 
-def test_c_sizes_that_exhaust_memory_and_infinite_numbers(capsys, data, tiny_lm):  # noqa: F811
-    emb = data["dir"] / "emb.json"
-    from conftest import embedding_table
-    emb.write_text(json.dumps(embedding_table()))
-    corpus = {"train": data["train"], "dev": data["dev"], "emb_json": str(emb)}
-    # An LSTM too large for memory: the library's own refusal, in one line, before any epoch
-    fails(capsys, base_args(corpus, "--max_seq_len", "1000000000"), r"MemoryError: Unable to allocate", status=1)
-    fails(capsys, lm_args(data, tiny_lm, "--pad_to_multiple_of", "1000000000"),
-          "--pad_to_multiple_of 1000000000: more than --max_length 16")
+def test_c_sizes_beyond_any_memory_and_infinite_numbers_are_refused_before_any_data_is_read(capsys, data, tiny_lm):  # noqa: F811
+    nowhere = {"train": "missing-train.txt", "dev": "missing-dev.txt", "emb_json": "missing.json"}
+    for flag, value, bounds in (("--lstm_units", "1000000000", "\\[1, 4096\\]"),
+                                ("--max_seq_len", "1000000000", "\\[1, 8192\\]"),
+                                ("--embedding_dim", "1000000000", "\\[1, 4096\\]"),
+                                ("--batch_size", "1000000000", "\\[1, 4096\\]")):
+        fails(capsys, base_args(nowhere, flag, value), f"argument {flag}: must be in {bounds}, got {value}")
+    fails(capsys, ["--load_model", "a", "--load_model", "b", "--ensemble_weights", "1e308", "1e308"],
+          "argument --ensemble_weights: must be in \\[0, 1e\\+06\\], got 1e308")
+    fails(capsys, lm_args(data, tiny_lm, "--pad_to_multiple_of", "512"), "--pad_to_multiple_of 512: more than --max_length 16")
     fails(capsys, tfidf_args(data, "--C", "inf"), "--C: must be a finite number, got inf")
-    fails(capsys, base_args(corpus, "--momentum", "nan", "--optimizer", "sgd"), "--momentum: must be a finite number")
+    fails(capsys, base_args(nowhere, "--momentum", "nan", "--optimizer", "sgd"), "--momentum: must be a finite number")
 
 
 def test_c_debug_shows_the_traceback_behind_the_line(data, tmp_path):
@@ -490,8 +503,10 @@ def test_c_a_full_disk_is_one_line_and_nothing_half_written(capsys, data, saved,
     import transformers
     keras = lfd.import_keras("jax")
     config = json.loads((saved_lstm / "lfd_config.json").read_text())["config"]
+    vocabulary = json.loads((saved_lstm / "vocabulary.json").read_text())
+    model = keras.models.load_model(saved_lstm / "model.keras")
     with pytest.raises(lfd.InputError, match="could not be saved.*nothing was saved"):
-        lfd.save_model_folder(str(full_disk / "lstm"), lfd.load_lstm(keras, str(saved_lstm), config), LABELS, None)
+        lfd.save_model_folder(str(full_disk / "lstm"), lfd.LstmClassifier(model, vocabulary, config), LABELS, None)
     config = json.loads((saved_lm / "lfd_config.json").read_text())["config"]
     with pytest.raises(lfd.InputError, match="could not be saved.*nothing was saved"):
         tokenizer, model = lfd.from_pretrained(transformers, str(saved_lm), "--load_model", False)
@@ -509,7 +524,7 @@ def test_d_glued_short_options_meet_the_same_checks(capsys, data, saved):
     corpus = {"train": data["train"], "dev": data["dev"], "emb_json": "none"}
     fails(capsys, base_args(corpus, "-C5"), "--C applies to --model tfidf, not --model lstm")
     fails(capsys, load(saved / "tfidf", data) + ["-i" + data["train"]], "--train_file and --load_model exclude")
-    assert lfd.explicit_flags(lfd.build_parser(), ["-C5", "-i", "x", "-dy", "--seed=3"]) == {
+    assert lfd.parse_flags(["-C5", "-i", "x", "-dy", "--seed=3"])[1] == {
         "C", "train_file", "dev_file", "seed"}
 
 
@@ -528,7 +543,7 @@ def test_d_edited_tfidf_settings_and_swapped_terms_do_not_load_silently(capsys, 
     (model / "lfd_config.json").write_text(json.dumps(config))
     fails(capsys, load(model, data), "lfd_config.json has been changed since the model was saved")
     resign(model, lambda c: c["config"].update(ngram_max=0))
-    fails(capsys, load(model, data), "ngram_max 0: must be a positive integer")
+    fails(capsys, load(model, data), "ngram_max 0: must be in \\[1, 5\\], got 0")
     model = copy_model(saved / "tfidf", tmp_path, "swapped")
     terms = json.loads((model / "terms.json").read_text())
     terms[0], terms[1] = terms[1], terms[0]
@@ -585,74 +600,61 @@ KILL_BETWEEN_RENAMES = """
 import os, signal, sys
 sys.path.insert(0, {root!r})
 import lfd_assignment3 as lfd
-real = os.replace
-def replace(source, target):
+real = os.rename
+def rename(source, target):
     real(source, target)
-    if os.path.basename(target) == "old":
-        os.kill(os.getpid(), signal.SIGKILL)  # the old model is aside, the new one not yet in place
-os.replace = replace
+    if os.path.basename(target) == "previous":
+        {stop}  # the old model is aside, the new one not yet in place
+os.rename = rename
 lfd.main(sys.argv[1:])
 """
 
 
-def save_stopped_between_renames(template, data, saved, tmp_path):
-    """A tf-idf save over a copy of a saved model, run by `template` (which stops it between the renames):
-    (the model's folder, its files before, the finished process)."""
+def save_stopped_between_renames(stop, data, saved, tmp_path):
+    """A tf-idf save over a copy of a saved model, stopped by `stop` between its two renames: (the model's folder,
+    its files before, the finished process)."""
     model = copy_model(saved / "tfidf", tmp_path)
     before = snapshot(model)
-    script = template.format(root=os.path.dirname(SCRIPT))
+    script = KILL_BETWEEN_RENAMES.format(root=os.path.dirname(SCRIPT), stop=stop)
     result = subprocess.run([sys.executable, "-c", script, *tfidf_args(data, "--save_model", str(model),
                                                                          "--ngram_max", "1")],
                             capture_output=True, text=True, timeout=300)
     return model, before, result
 
 
-def test_e_a_save_killed_between_its_renames_is_undone_by_the_next_run(data, saved, tmp_path):
-    model, before, result = save_stopped_between_renames(KILL_BETWEEN_RENAMES, data, saved, tmp_path)
+def test_e_a_save_killed_between_its_renames_leaves_the_old_model_named_and_kept(caplog, data, saved, tmp_path):
+    model, before, result = save_stopped_between_renames("os.kill(os.getpid(), signal.SIGKILL)", data, saved, tmp_path)
     assert result.returncode == -signal.SIGKILL, result.stderr
-    left = os.listdir(tmp_path)
-    assert len(left) == 1 and left[0].startswith(lfd.STAGING_PREFIX)  # the old model is in the staging folder
-    record = main(load(model, data))  # the next run that reads the folder puts the old model back
-    assert snapshot(model) == before and os.listdir(tmp_path) == ["model"]
-    assert record["config"]["ngram_max"] == 2
+    [left] = os.listdir(tmp_path)  # the model's folder is gone: the old model is aside in the save's own folder
+    assert left.startswith(lfd.TEMPORARY_PREFIX) and snapshot(tmp_path / left / "previous") == before
+    for _ in range(2):  # each run writing there says where the model is, and moves and removes nothing
+        caplog.clear()
+        main(tfidf_args(data, "--save_model", tmp_path / "other"))
+        warning = [record.message for record in caplog.records if left in record.message]
+        assert len(warning) == 1 and "move" in warning[0] and str(tmp_path / left / "previous") in warning[0]
+        assert snapshot(tmp_path / left / "previous") == before
 
 
-KILLED_WHILE_STAGING = """
-import os, signal, sys
-sys.path.insert(0, {root!r})
-import lfd_assignment3 as lfd
-with lfd.staging({parent!r}) as folder:
-    open(os.path.join(folder, "half.tsv"), "w").write("half")
-    os.kill(os.getpid(), signal.SIGKILL)
-"""
-
-
-def test_e_only_a_killed_runs_own_staging_folder_is_removed(data, saved, tmp_path):
+def test_e_leftovers_and_look_alikes_are_named_or_kept_never_removed(caplog, data, saved, tmp_path):
     look_alikes = [".tmp-abcd1234-r.jsonl", ".tmp-model-abcd1234/precious.txt", ".old-model-wxyz9876/thesis/ch1.tex",
-                   ".lfd-tmp-abcd1234/notes.txt", "model/lfd-staging.json"]
+                   "model/lfd-staging.json", ".lfd-tmp-model-abcd1234/new/linear.npz", ".lfd-tmp-123-r.jsonl"]
     for name in look_alikes:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("mine")
-    killed = subprocess.run([sys.executable, "-c", KILLED_WHILE_STAGING.format(root=os.path.dirname(SCRIPT),
-                                                                               parent=str(tmp_path))])
-    assert killed.returncode == -signal.SIGKILL
-    assert len([name for name in os.listdir(tmp_path) if name.startswith(lfd.STAGING_PREFIX)]) == 2
-    with lfd.staging(str(tmp_path)) as live:  # a run in progress holds its own
-        main(load(saved / "tfidf", data) + ["--results_file", tmp_path / "r.jsonl"])
-        staged = sorted(name for name in os.listdir(tmp_path) if name.startswith(lfd.STAGING_PREFIX))
-        assert staged == sorted([".lfd-tmp-abcd1234", os.path.basename(live)])  # the killed run's is gone
-    assert lfd.folder_files(tmp_path) == sorted(look_alikes + ["r.jsonl"])
+    main(load(saved / "tfidf", data) + ["--results_file", tmp_path / "r.jsonl", "--predictions_file",
+                                         tmp_path / "p.tsv"])
+    named = [record.message for record in caplog.records if "left by an interrupted run" in record.message]
+    assert len(named) == 2 and ".lfd-tmp-123-r.jsonl" in named[0] and ".lfd-tmp-model-abcd1234" in named[1]
+    assert lfd.folder_files(tmp_path) == sorted(look_alikes + ["p.tsv", "r.jsonl"])
     assert all((tmp_path / name).read_text() == "mine" for name in look_alikes)
 
 
-INTERRUPT_BETWEEN_RENAMES = KILL_BETWEEN_RENAMES.replace("os.kill(os.getpid(), signal.SIGKILL)",
-                                                         "raise KeyboardInterrupt")
-
-
-def test_e_ctrl_c_between_the_renames_exits_130_with_the_old_model_in_place(data, saved, tmp_path):
-    model, before, result = save_stopped_between_renames(INTERRUPT_BETWEEN_RENAMES, data, saved, tmp_path)
+def test_e_ctrl_c_twice_between_the_renames_waits_for_both_and_exits_130(data, saved, tmp_path):
+    stop = "os.kill(os.getpid(), signal.SIGINT); os.kill(os.getpid(), signal.SIGINT)"
+    model, before, result = save_stopped_between_renames(stop, data, saved, tmp_path)
     assert result.returncode == 130 and "interrupted; no output file was half-written" in result.stderr
-    assert snapshot(model) == before and sorted(os.listdir(tmp_path)) == ["model"]
+    assert sorted(os.listdir(tmp_path)) == ["model"]  # nothing aside, nothing left
+    assert lfd.read_saved_model(str(model))["config"]["ngram_max"] == 1  # the new model, complete and checked
 
 
 # ---------------------------------------------------------------------------
@@ -706,7 +708,7 @@ lfd.main(sys.argv[1:])
 
 
 def scratch_folders(folder):
-    return [name for name in os.listdir(folder) if name.startswith(lfd.STAGING_PREFIX)]
+    return [name for name in os.listdir(folder) if name.startswith("lfd-trainer-")]
 
 
 def start_slow_lm(data, tiny_lm, scratch):  # noqa: F811
@@ -721,21 +723,17 @@ def start_slow_lm(data, tiny_lm, scratch):  # noqa: F811
     raise AssertionError("the run made no scratch folder")
 
 
-def test_f4_sigterm_is_handled_like_ctrl_c_and_sigkill_cleaned_up_by_the_next_run(data, tiny_lm, tmp_path):  # noqa: F811
+def test_f4_sigterm_is_handled_like_ctrl_c_and_leaves_no_scratch_folder(data, tiny_lm, tmp_path):  # noqa: F811
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     process = start_slow_lm(data, tiny_lm, scratch)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=60) == 143 and "terminated; no output file was half-written" in process.stderr.read()
-    assert scratch_folders(scratch) == []
+    assert os.listdir(scratch) == []  # the Trainer's folder and the run's own, removed
     process = start_slow_lm(data, tiny_lm, scratch)
     process.kill()
     process.wait(timeout=60)
-    left = scratch_folders(scratch)
-    assert len(left) == 1
-    result = subprocess.run([sys.executable, SCRIPT, *lm_args(data, tiny_lm, "--epochs", "1")],
-                            env={**os.environ, "TMPDIR": str(scratch)}, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0 and scratch_folders(scratch) == [], result.stderr
+    assert len(scratch_folders(scratch)) == 1  # a SIGKILL's leftover stays in the system's temporary folder
 
 
 def test_f6_a_results_file_hard_linked_into_a_model_is_refused(capsys, data, saved, tmp_path):

@@ -183,7 +183,7 @@ def test_append_jsonl_interrupted_leaves_file_untouched(tmp_path, monkeypatch):
     def explode(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(lfd.json, "dumps", explode)
+    monkeypatch.setattr(lfd.os, "fsync", explode)  # Ctrl-C after the line was written, before it was synced
     with pytest.raises(KeyboardInterrupt):
         lfd.append_jsonl(str(path), {"run": 2})
     assert path.read_bytes() == before
@@ -197,16 +197,19 @@ def test_choose_backend(monkeypatch):
     with pytest.raises(lfd.InputError, match="KERAS_BACKEND=theano"):
         lfd.choose_backend("auto")
     monkeypatch.delenv("KERAS_BACKEND")
-    monkeypatch.setattr(lfd.importlib.util, "find_spec", lambda name: None if name == "jax" else object())
+    monkeypatch.setattr(lfd.importlib.util, "find_spec", lambda name: object())  # all three installed
     monkeypatch.setattr(lfd, "has_gpu", lambda: False)
-    assert lfd.choose_backend("auto") == "tensorflow"  # fastest installed on CPU once jax is missing
+    assert lfd.choose_backend("auto") == "jax"  # the fastest on a CPU
     monkeypatch.setattr(lfd, "has_gpu", lambda: True)
-    assert lfd.choose_backend("auto") == "tensorflow"
+    assert lfd.choose_backend("auto") == "tensorflow"  # cuDNN's fused LSTM with a padding mask
+    monkeypatch.setattr(lfd.importlib.util, "find_spec", lambda name: None if name == "tensorflow" else object())
+    assert lfd.choose_backend("auto") == "jax"  # the fastest installed on a GPU once tensorflow is missing
+    monkeypatch.setattr(lfd.importlib.util, "find_spec", lambda name: None if name == "jax" else object())
     with pytest.raises(lfd.InputError, match="--backend jax: jax is not installed"):
         lfd.choose_backend("jax")
 
 
-def test_explicit_flags():
-    parser = lfd.build_parser()
-    given = lfd.explicit_flags(parser, ["--lstm_units", "4", "--bidirectional", "--seed=3"])
-    assert given == {"lstm_units", "bidirectional", "seed"}
+def test_parse_flags_knows_which_flags_were_given():
+    args, given = lfd.parse_flags(["--lstm_units", "4", "--bidirectional", "--seed=3", "-C5"])
+    assert given == {"lstm_units", "bidirectional", "seed", "C"}
+    assert (args.lstm_units, args.seed, args.C, args.epochs) == (4, 3, 5.0, None)
