@@ -30,6 +30,9 @@ import lfd_assignment3 as lfd  # noqa: E402 (its families and hashing; the runs 
 
 RESULTS = os.path.join("report", "results")
 PREDICTIONS = os.path.join("report", "predictions")  # git-ignored: it holds the reviews' text
+# The Trainer's checkpoints of the long transformer runs, a folder per run, outside the clone: a run stopped with its
+# session resumes from its last epoch where the next session finds them (--checkpoints_dir).
+CHECKPOINTS = os.path.join(os.path.expanduser("~"), ".cache", "lfd-checkpoints")
 SAVED_MODELS = os.path.join("report", "models")  # git-ignored: the ensembles' members, one folder per run
 SEEDS = (1, 2, 3)
 DATA_FILES = {"--train_file": "train.txt", "--dev_file": "dev.txt", "--embeddings": "glove_reviews.json"}
@@ -62,6 +65,7 @@ class Group:
     test: bool = False
     predictions: bool = False
     save: bool = False
+    checkpoints: bool = False
     alone: bool = False
     compare: str | None = "first"
     extras: tuple = ()
@@ -699,14 +703,16 @@ def mpnet_own(logs):
 GROUPS += [
     Group("mpnet_grid", "MPNet with its own settings: learning rate 2e-5 and 5e-5, batch 16, 256 tokens, head and "
           "tail, three epochs with dev accuracy after each (seed 1, saved)", mpnet_grid_rows, seeds=(1,), save=True,
-          compare=None),
+          checkpoints=True, compare=None),
+    Group("mpnet_own", "MPNet with its own settings chosen on dev (learning rate and epochs), three seeds, saved",
+          lambda logs: [("MPNet, own settings", mpnet_own(logs))], save=True, checkpoints=True, compare=None),
 ]
 GROUP_NAMES = [group.name for group in GROUPS]
 # The paper's questions: each a family of comparisons Holm-corrected together (dev and test apart; tables.py).
 QUESTIONS = {"Q1 LSTM: the assignment's changes": "embeddings bidirectional max_seq_len bidirectional_long dropout "
              "layers padding optimizers test", "Q2 LSTM: our ideas": "pooling truncation lstm_ideas_final "
              "lstm_new_final lstm_new_test", "Q3 language models: tuning": "lm_final lm_precision lm_cpu_bf16 "
-             "lm_truncation mpnet_long mpnet_long_test mpnet_grid", "Q4 language models: which model": "lm_models lm_tradeoff",
+             "lm_truncation mpnet_long mpnet_long_test", "Q4 language models: which model": "lm_models lm_tradeoff",
              "Q5 the families compared": "systems",
              "Q6 ensembles": "ensembles ensembles_test ensemble_pair_test seed_ensembles weighted_ensembles"}
 QUESTION_OF = {name: question for question, names in QUESTIONS.items() for name in names.split()}
@@ -738,6 +744,8 @@ def command(group, flags, seed, data_dir, results_dir):
     argv += ["--test_file", os.path.join(data_dir, TEST_FILE)] * group.test
     argv += ["--predictions_file", os.path.join(PREDICTIONS, f"{group.name}-seed{seed}.tsv")] * group.predictions
     argv += ["--save_model", saved_folder(flags, seed)] * group.save
+    checkpoints = os.path.join(CHECKPOINTS, os.path.basename(saved_folder(flags, seed)))
+    argv += ["--checkpoint_dir", checkpoints] * group.checkpoints
     return (["lfd_assignment3.py"] + argv + ALWAYS
             + ["--results_file", os.path.join(results_dir, group.name + ".jsonl")] + list(flags) + ["--seed", str(seed)])
 
@@ -748,7 +756,8 @@ def run_group(group, data_dir, results_dir, hashes, shard=(1, 1)):
     runs = [(label, flags, seed) for label, flags in group.configs(logs) for seed in row_seeds(flags, group.seeds)]
     runs = sorted(runs[index - 1::count], key=lambda run: logs.find(seeded(run[1], run[2]), run[2], group.test)
                   is not None)  # the shard's unlogged runs first, then those rerun only to save their models
-    for folder in [results_dir] + [SAVED_MODELS] * group.save + [PREDICTIONS] * group.predictions:
+    for folder in [results_dir] + [SAVED_MODELS] * group.save + [PREDICTIONS] * group.predictions \
+            + [CHECKPOINTS] * group.checkpoints:
         os.makedirs(folder, exist_ok=True)  # the tool creates no folders
     for label, flags, seed in runs:
         flags = seeded(flags, seed)
@@ -799,10 +808,14 @@ def shard_of(text):
 
 
 def main(argv=None):
+    global MODELS_DIR, CHECKPOINTS
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("groups", nargs="*", metavar="GROUP", help=f"groups to run, in order: {', '.join(GROUP_NAMES)}")
     parser.add_argument("--data_dir", default=".", help="folder with the data and embeddings (default: the repository's own)")
     parser.add_argument("--results_dir", default=RESULTS, help="folder of the group logs (relative to the repository)")
+    parser.add_argument("--checkpoints_dir", default=CHECKPOINTS,
+                        help="where the groups with checkpoints keep each run's (--checkpoint_dir: a run killed "
+                        "with its session resumes there); outside the clone")
     parser.add_argument("--models_dir", default="models",
                         help="folder with the pretrained checkpoints (all-MiniLM-L6-v2, all-mpnet-base-v2); "
                         "a run's identity is the checkpoint's folder name, not where it lies")
@@ -811,8 +824,7 @@ def main(argv=None):
                         help="run only every N-th run of each group, from the I-th, so that N runners "
                              "(one per core) share the groups; a group after them waits for their results")
     args = parser.parse_args(argv)
-    global MODELS_DIR
-    MODELS_DIR = args.models_dir
+    MODELS_DIR, CHECKPOINTS = args.models_dir, args.checkpoints_dir
     os.chdir(ROOT)
     unknown = [name for name in args.groups if name not in GROUP_NAMES]
     if unknown:
