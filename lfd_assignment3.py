@@ -35,7 +35,6 @@ import gzip
 import hashlib
 import importlib.metadata
 import importlib.util
-import io
 import itertools
 import json
 import logging
@@ -162,478 +161,406 @@ def weight(text):
     return text if text == "fit" else WEIGHT(text)
 
 
-# Each flag's group: a family's own (its FAMILIES name) or a shared one that Family.reads names (a flag given to another
-# family is an error). "saved" flags shape or train a model: --save_model stores them, --load_model restores them.
+# Each flag's group: a family's own (its FAMILIES name) or a shared one that Family.reads names (a flag given to
+# another family is an error). "saved" flags shape or train a model: --save_model stores them, --load_model restores
+# them.
 SHARED_GROUPS = {"data": "data", "training": "training", "output": "output and reuse"}
-SAVED = True
-FLAGS = [  # (group, saved, names, argparse options)
-    (
-        "data",
-        False,
-        ("-i", "--train_file"),
-        dict(
-            default="train.txt",
-            metavar="FILE",
-            help="training data, one review a line: <category> <sentiment> <id> <tokens...>",
-        ),
-    ),
-    (
-        "data",
-        False,
-        ("-d", "--dev_file"),
-        dict(default="dev.txt", metavar="FILE", help="development data: early stopping and the dev evaluation"),
-    ),
-    ("data", False, ("-t", "--test_file"), dict(metavar="FILE", help="test data; evaluated only when given")),
-    (
-        "data",
-        False,
-        ("--predict_file",),
-        dict(
-            metavar="FILE",
-            help="unlabelled raw texts, one a line (lowercased and "
-            "tokenized like the corpus): predicted labels go to --predictions_file, or to stdout",
-        ),
-    ),
-    (
-        "data",
-        SAVED,
-        ("--task",),
-        dict(
-            choices=sorted(TASK_COLUMN), default="category", help="label column: the 6 categories or pos/neg sentiment"
-        ),
-    ),
-    (
-        "data",
-        SAVED,
-        ("--max_train_samples",),
-        dict(
-            type=number(int, 1, 10**7),
-            metavar="N",
-            help="train on the first N training reviews only (a quick smoke run)",
-        ),
-    ),
-    ("data", SAVED, ("--seed",), dict(type=SEED, default=1, metavar="N", help="random seed, applied first")),
-    (
-        "lstm",
-        SAVED,
-        ("-e", "--embeddings"),
-        dict(
-            default="glove_reviews.json",
-            metavar="FILE",
-            help="pretrained word "
-            "vectors: JSON {word: [floats]} or word2vec/GloVe text (word v1 ... vn, optionally .gz); 'none' trains "
-            "embeddings from random initialisation",
-        ),
-    ),
-    (
-        "lstm",
-        SAVED,
-        ("--embedding_dim",),
-        dict(
-            type=SIZE,
-            metavar="N",
-            help="embedding size with --embeddings "
-            "none (50 if not given); with a file it is the file's, and if given must match it",
-        ),
-    ),
-    (
-        "lstm",
-        SAVED,
-        ("--trainable_embeddings",),
-        dict(
-            action=BOOLEAN,
-            default=False,
-            help="update the pretrained vectors during training (frozen otherwise); always on with --embeddings none",
-        ),
-    ),
-    (
-        "lstm",
-        SAVED,
-        ("--max_seq_len",),
-        dict(
-            type=LENGTH,
-            default=50,
-            metavar="N",
-            help="tokens kept of each review (the course's cut-off is 50; the median review has about 100)",
-        ),
-    ),
-    (
-        "lstm",
-        SAVED,
-        ("--padding",),
-        dict(
-            choices=("mask", "pre"),
-            default="mask",
-            help="mask: pad at the end and mask "
-            "padding out; pre: pad at the start, no mask (lets JAX and torch use cuDNN on a GPU)",
-        ),
-    ),
-    (
-        "lstm",
-        SAVED,
-        ("--dense_after_embedding",),
-        dict(
-            type=SIZE, metavar="UNITS", help="add a per-token dense layer (ReLU) of UNITS between embedding and LSTM"
-        ),
-    ),
-    (
-        "lstm",
-        SAVED,
-        ("--lstm_layers",),
-        dict(
-            type=number(int, 1, 16),
-            default=1,
-            metavar="N",
-            help="stacked LSTM layers (all but the last return sequences)",
-        ),
-    ),
-    (
-        "lstm",
-        SAVED,
-        ("--lstm_units",),
-        dict(type=SIZE, default=128, metavar="N", help="units per LSTM layer (per direction with --bidirectional)"),
-    ),
-    ("lstm", SAVED, ("--bidirectional",), dict(action=BOOLEAN, default=False, help="read reviews in both directions")),
-    (
-        "lstm",
-        SAVED,
-        ("--dropout",),
-        dict(
-            type=FRACTION,
-            default=0.0,
-            metavar="RATE",
-            help="LSTM dropout: fraction of the input connections dropped at each step",
-        ),
-    ),
-    (
-        "lstm",
-        SAVED,
-        ("--recurrent_dropout",),
-        dict(
-            type=FRACTION,
-            default=0.0,
-            metavar="RATE",
-            help="LSTM recurrent state dropout (on a GPU this disables the fused cuDNN kernel: much slower)",
-        ),
-    ),
-    (
-        "lstm",
-        SAVED,
-        ("--pooling",),
-        dict(
-            choices=POOLINGS,
-            default="last",
-            help="what the classifier reads: the last "
-            "LSTM state (last), or the maximum (max) or mean (mean) of the last layer's outputs over all steps of the "
-            "review, padding excluded (max: Conneau et al. 2017's BiLSTM-max)",
-        ),
-    ),
-    (
-        "lstm",
-        SAVED,
-        ("--output_dropout",),
-        dict(type=FRACTION, default=0.0, metavar="RATE", help="dropout before the softmax output layer"),
-    ),
-    (
-        "lstm",
-        SAVED,
-        ("--optimizer",),
-        dict(
-            choices=tuple(KERAS_OPTIMIZERS),
-            default="adam",
-            help="the Keras optimizer (the transformer trains with the Trainer's AdamW)",
-        ),
-    ),
-    ("lstm", SAVED, ("--momentum",), dict(type=FRACTION, default=0.0, metavar="M", help="sgd and rmsprop only")),
-    ("lstm", SAVED, ("--clipnorm",), dict(type=RATE, metavar="NORM", help="clip each gradient to this norm")),
-    (
-        "lstm",
-        False,
-        ("--backend",),
-        dict(
-            choices=("auto",) + BACKENDS,
-            default="auto",
-            help="Keras backend; auto "
-            "honours KERAS_BACKEND, else takes the fastest installed one for the device (CPU: jax, tensorflow, torch; GPU: "
-            "tensorflow, jax, torch)",
-        ),
-    ),
-    (
-        "lm",
-        SAVED,
-        ("--lm_name",),
-        dict(
-            default="bert-base-uncased",
-            metavar="NAME_OR_DIR",
-            help="pretrained model: a "
-            "local folder (config, weights, tokenizer) or a Hugging Face hub id, looked for in the local cache first",
-        ),
-    ),
-    (
-        "lm",
-        SAVED,
-        ("--max_length",),
-        dict(type=LENGTH, default=100, metavar="N", help="subword tokens kept per review, special tokens included"),
-    ),
-    (
-        "lm",
-        SAVED,
-        ("--pad_to_max_length",),
-        dict(
-            action="store_true",
-            help="pad every review to --max_length (the "
-            "usual recipe) instead of to the longest review of its batch: the same tokens, only slower (README)",
-        ),
-    ),
-    (
-        "lm",
-        False,
-        ("--pad_to_multiple_of",),
-        dict(
-            type=number(int, 1, 512),
-            default=1,
-            metavar="N",
-            help="round each batch's length up to a multiple of N tokens (8 suits the tensor cores of older GPUs)",
-        ),
-    ),
-    (
-        "lm",
-        SAVED,
-        ("--group_by_length",),
-        dict(
-            action=BOOLEAN,
-            default=True,
-            help="train on batches of reviews of similar length (in random order), so batches need little padding",
-        ),
-    ),
-    (
-        "lm",
-        SAVED,
-        ("--lr_scheduler_type",),
-        dict(
-            choices=SCHEDULERS,
-            default="linear",
-            help="learning-rate schedule "
-            "after warm-up: constant, linear decay to 0, polynomial decay to --lr_end, cosine",
-        ),
-    ),
-    (
-        "lm",
-        SAVED,
-        ("--warmup_ratio",),
-        dict(
-            type=FRACTION,
-            default=0.0,
-            metavar="RATIO",
-            help="share of the training steps spent warming the learning rate up from 0",
-        ),
-    ),
-    (
-        "lm",
-        SAVED,
-        ("--lr_end",),
-        dict(
-            type=NON_NEGATIVE,
-            metavar="LR",
-            help="final learning rate of --lr_scheduler_type polynomial (default 1e-7)",
-        ),
-    ),
-    (
-        "lm",
-        SAVED,
-        ("--lr_power",),
-        dict(type=RATE, metavar="P", help="power of --lr_scheduler_type polynomial (default 1.0: linear to --lr_end)"),
-    ),
-    (
-        "lm",
-        SAVED,
-        ("--gradient_accumulation_steps",),
-        dict(
-            type=number(int, 1, 1024),
-            default=1,
-            metavar="N",
-            help="add up the gradients of N batches per update (effective batch N x --batch_size)",
-        ),
-    ),
-    ("lm", SAVED, ("--freeze_encoder",), dict(action="store_true", help="train only the classification head")),
-    (
-        "lm",
-        False,
-        ("--precision",),
-        dict(
-            choices=PRECISIONS,
-            default="auto",
-            help="auto: bf16 where the hardware "
-            "computes it natively (a GPU of compute capability 8.0 or later; a CPU with AVX-512 BF16 or AMX), else fp16 on "
-            "a GPU, fp32 on a CPU (emulated bf16 measured up to 20 times slower; README); the record says which and why",
-        ),
-    ),
-    ("lm", False, ("--trust_remote_code",), dict(action="store_true", help="run a model's own code (else it fails)")),
-    ("lm", False, ("--eval_batch_size",), dict(type=SIZE, default=64, metavar="N", help="eval/predict batch")),
-    (
-        "lm",
-        False,
-        ("--checkpoint_dir",),
-        dict(
-            metavar="DIR",
-            help="keep the Trainer's checkpoint of each epoch's end "
-            "in DIR; the same command run again resumes from the last one (after a disconnect, say)",
-        ),
-    ),
-    (
-        "tfidf",
-        SAVED,
-        ("--linear_model",),
-        dict(
-            choices=("svm", "logreg"),
-            default="svm",
-            help="svm: linear support "
-            "vector machine (LinearSVC); logreg: logistic regression. Confidences: a softmax "
-            "of the decision scores (svm: uncalibrated)",
-        ),
-    ),
-    (
-        "tfidf",
-        SAVED,
-        ("-C", "--C"),
-        dict(
-            type=number(float, 0, 1e6, low_included=False),
-            default=1.0,
-            metavar="C",
-            help="1 / regularisation strength",
-        ),
-    ),
-    (
-        "tfidf",
-        SAVED,
-        ("--ngram_max",),
-        dict(type=number(int, 1, 5), default=2, metavar="N", help="word 1- to N-grams"),
-    ),
-    (
-        "tfidf",
-        SAVED,
-        ("--min_df",),
-        dict(type=number(int, 1, 10**6), default=1, metavar="N", help="n-grams in >= N reviews"),
-    ),
-    ("tfidf", SAVED, ("--sublinear_tf",), dict(action=BOOLEAN, default=True, help="tf as 1 + log(tf), not raw count")),
-    (
-        "training",
-        SAVED,
-        ("--truncation",),
-        dict(
-            choices=TRUNCATIONS,
-            default="head",
-            help="which tokens a review "
-            "longer than --max_seq_len or --max_length keeps: its start (head), its end (tail), or the first quarter and "
-            "the last three quarters (head_tail, after Sun et al. 2019)",
-        ),
-    ),
-    (
-        "training",
-        SAVED,
-        ("--learning_rate",),
-        dict(type=RATE, metavar="LR", help="peak learning rate (default: 1e-3 for lstm, 5e-5 for lm)"),
-    ),
-    (
-        "training",
-        SAVED,
-        ("--weight_decay",),
-        dict(
-            type=NON_NEGATIVE,
-            metavar="WD",
-            help="decoupled weight decay (if "
-            "not given: lstm the optimizer's own, 0.004 for adamw, none for the others; lm 0)",
-        ),
-    ),
-    ("training", SAVED, ("--batch_size",), dict(type=SIZE, default=32, metavar="N", help="train batch size")),
-    (
-        "training",
-        SAVED,
-        ("--epochs",),
-        dict(
-            type=EPOCHS,
-            metavar="N",
-            help="maximum epochs; early stopping may "
-            "end training sooner (default: 50 for lstm, 1 for lm as in the assignment)",
-        ),
-    ),
-    (
-        "training",
-        SAVED,
-        ("--patience",),
-        dict(
-            type=COUNT,
-            default=3,
-            metavar="N",
-            help="stop after this many epochs "
-            "without a lower dev loss and restore the best weights; 0 disables early stopping",
-        ),
-    ),
-    (
-        "output",
-        False,
-        ("--results_file",),
-        dict(metavar="FILE", help="append one JSON line per run: config, versions, data hashes, metrics, timings"),
-    ),
-    (
-        "output",
-        False,
-        ("--predictions_file",),
-        dict(
-            metavar="FILE",
-            help="write a TSV (id, gold, predicted, confidence, text, split) of every evaluated or predicted review",
-        ),
-    ),
-    (
-        "output",
-        False,
-        ("--confusion_png",),
-        dict(metavar="FILE", help="each evaluated split's confusion matrix (PNG)"),
-    ),
-    (
-        "output",
-        False,
-        ("--save_model",),
-        dict(metavar="DIR", help="save the model, vocabulary, labels, config in DIR"),
-    ),
-    (
-        "output",
-        False,
-        ("--load_model",),
-        dict(
-            action="append",
-            metavar="DIR",
-            help="skip training: load a model saved "
-            "with --save_model and evaluate it on --dev_file/--test_file or label --predict_file; given more than once, an "
-            "ensemble: the mean of the models' probabilities",
-        ),
-    ),
-    (
-        "output",
-        False,
-        ("--ensemble_weights",),
-        dict(
-            type=weight,
-            nargs="+",
-            metavar="W",
-            help="with --load_model given "
-            "N times: N weights for the models' probabilities, in order (scaled to sum to 1; default: equal), or 'fit': "
-            "the weights (steps of 0.05) that give the lowest log loss on --dev_file",
-        ),
-    ),
-    (
-        "output",
-        False,
-        ("--verbose",),
-        dict(
-            type=int,
-            choices=(0, 1, 2),
-            help="training progress: 0 silent, 1 progress "
-            "bar, 2 progress lines (default: 1 at a terminal, 2 when output goes to a file, pipe or notebook)",
-        ),
-    ),
-    ("output", False, ("--debug",), dict(action="store_true", help="show an error's traceback too (or LFD_DEBUG=1)")),
-]
+FLAGS = []  # (group, saved, names, argparse options), in --help order
+
+
+def flag(group, *names, saved=False, **options):
+    """Declare a flag: its group, its names, whether a saved model keeps it, argparse's options."""
+    FLAGS.append((group, saved, names, options))
+
+
+flag(
+    "data",
+    "-i",
+    "--train_file",
+    default="train.txt",
+    metavar="FILE",
+    help="training data, one review a line: <category> <sentiment> <id> <tokens...>",
+)
+flag(
+    "data",
+    "-d",
+    "--dev_file",
+    default="dev.txt",
+    metavar="FILE",
+    help="development data: early stopping and the dev evaluation",
+)
+flag("data", "-t", "--test_file", metavar="FILE", help="test data; evaluated only when given")
+flag(
+    "data",
+    "--predict_file",
+    metavar="FILE",
+    help="unlabelled raw texts, one a line (lowercased and "
+    "tokenized like the corpus): predicted labels go to --predictions_file, or to stdout",
+)
+flag(
+    "data",
+    "--task",
+    saved=True,
+    choices=sorted(TASK_COLUMN),
+    default="category",
+    help="label column: the 6 categories or pos/neg sentiment",
+)
+flag(
+    "data",
+    "--max_train_samples",
+    saved=True,
+    type=number(int, 1, 10**7),
+    metavar="N",
+    help="train on the first N training reviews only (a quick smoke run)",
+)
+flag("data", "--seed", saved=True, type=SEED, default=1, metavar="N", help="random seed, applied first")
+flag(
+    "lstm",
+    "-e",
+    "--embeddings",
+    saved=True,
+    default="glove_reviews.json",
+    metavar="FILE",
+    help="pretrained word "
+    "vectors: JSON {word: [floats]} or word2vec/GloVe text (word v1 ... vn, optionally .gz); 'none' trains "
+    "embeddings from random initialisation",
+)
+flag(
+    "lstm",
+    "--embedding_dim",
+    saved=True,
+    type=SIZE,
+    metavar="N",
+    help="embedding size with --embeddings "
+    "none (50 if not given); with a file it is the file's, and if given must match it",
+)
+flag(
+    "lstm",
+    "--trainable_embeddings",
+    saved=True,
+    action=BOOLEAN,
+    default=False,
+    help="update the pretrained vectors during training (frozen otherwise); always on with --embeddings none",
+)
+flag(
+    "lstm",
+    "--max_seq_len",
+    saved=True,
+    type=LENGTH,
+    default=50,
+    metavar="N",
+    help="tokens kept of each review (the course's cut-off is 50; the median review has about 100)",
+)
+flag(
+    "lstm",
+    "--padding",
+    saved=True,
+    choices=("mask", "pre"),
+    default="mask",
+    help="mask: pad at the end and mask "
+    "padding out; pre: pad at the start, no mask (lets JAX and torch use cuDNN on a GPU)",
+)
+flag(
+    "lstm",
+    "--dense_after_embedding",
+    saved=True,
+    type=SIZE,
+    metavar="UNITS",
+    help="add a per-token dense layer (ReLU) of UNITS between embedding and LSTM",
+)
+flag(
+    "lstm",
+    "--lstm_layers",
+    saved=True,
+    type=number(int, 1, 16),
+    default=1,
+    metavar="N",
+    help="stacked LSTM layers (all but the last return sequences)",
+)
+flag(
+    "lstm",
+    "--lstm_units",
+    saved=True,
+    type=SIZE,
+    default=128,
+    metavar="N",
+    help="units per LSTM layer (per direction with --bidirectional)",
+)
+flag("lstm", "--bidirectional", saved=True, action=BOOLEAN, default=False, help="read reviews in both directions")
+flag(
+    "lstm",
+    "--dropout",
+    saved=True,
+    type=FRACTION,
+    default=0.0,
+    metavar="RATE",
+    help="LSTM dropout: fraction of the input connections dropped at each step",
+)
+flag(
+    "lstm",
+    "--recurrent_dropout",
+    saved=True,
+    type=FRACTION,
+    default=0.0,
+    metavar="RATE",
+    help="LSTM recurrent state dropout (on a GPU this disables the fused cuDNN kernel: much slower)",
+)
+flag(
+    "lstm",
+    "--pooling",
+    saved=True,
+    choices=POOLINGS,
+    default="last",
+    help="what the classifier reads: the last "
+    "LSTM state (last), or the maximum (max) or mean (mean) of the last layer's outputs over all steps of the "
+    "review, padding excluded (max: Conneau et al. 2017's BiLSTM-max)",
+)
+flag(
+    "lstm",
+    "--output_dropout",
+    saved=True,
+    type=FRACTION,
+    default=0.0,
+    metavar="RATE",
+    help="dropout before the softmax output layer",
+)
+flag(
+    "lstm",
+    "--optimizer",
+    saved=True,
+    choices=tuple(KERAS_OPTIMIZERS),
+    default="adam",
+    help="the Keras optimizer (the transformer trains with the Trainer's AdamW)",
+)
+flag("lstm", "--momentum", saved=True, type=FRACTION, default=0.0, metavar="M", help="sgd and rmsprop only")
+flag("lstm", "--clipnorm", saved=True, type=RATE, metavar="NORM", help="clip each gradient to this norm")
+flag(
+    "lstm",
+    "--backend",
+    choices=("auto",) + BACKENDS,
+    default="auto",
+    help="Keras backend; auto "
+    "honours KERAS_BACKEND, else takes the fastest installed one for the device (CPU: jax, tensorflow, torch; GPU: "
+    "tensorflow, jax, torch)",
+)
+flag(
+    "lm",
+    "--lm_name",
+    saved=True,
+    default="bert-base-uncased",
+    metavar="NAME_OR_DIR",
+    help="pretrained model: a "
+    "local folder (config, weights, tokenizer) or a Hugging Face hub id, looked for in the local cache first",
+)
+flag(
+    "lm",
+    "--max_length",
+    saved=True,
+    type=LENGTH,
+    default=100,
+    metavar="N",
+    help="subword tokens kept per review, special tokens included",
+)
+flag(
+    "lm",
+    "--pad_to_max_length",
+    saved=True,
+    action="store_true",
+    help="pad every review to --max_length (the "
+    "usual recipe) instead of to the longest review of its batch: the same tokens, only slower (README)",
+)
+flag(
+    "lm",
+    "--pad_to_multiple_of",
+    type=number(int, 1, 512),
+    default=1,
+    metavar="N",
+    help="round each batch's length up to a multiple of N tokens (8 suits the tensor cores of older GPUs)",
+)
+flag(
+    "lm",
+    "--group_by_length",
+    saved=True,
+    action=BOOLEAN,
+    default=True,
+    help="train on batches of reviews of similar length (in random order), so batches need little padding",
+)
+flag(
+    "lm",
+    "--lr_scheduler_type",
+    saved=True,
+    choices=SCHEDULERS,
+    default="linear",
+    help="learning-rate schedule after warm-up: constant, linear decay to 0, polynomial decay to --lr_end, cosine",
+)
+flag(
+    "lm",
+    "--warmup_ratio",
+    saved=True,
+    type=FRACTION,
+    default=0.0,
+    metavar="RATIO",
+    help="share of the training steps spent warming the learning rate up from 0",
+)
+flag(
+    "lm",
+    "--lr_end",
+    saved=True,
+    type=NON_NEGATIVE,
+    metavar="LR",
+    help="final learning rate of --lr_scheduler_type polynomial (default 1e-7)",
+)
+flag(
+    "lm",
+    "--lr_power",
+    saved=True,
+    type=RATE,
+    metavar="P",
+    help="power of --lr_scheduler_type polynomial (default 1.0: linear to --lr_end)",
+)
+flag(
+    "lm",
+    "--gradient_accumulation_steps",
+    saved=True,
+    type=number(int, 1, 1024),
+    default=1,
+    metavar="N",
+    help="add up the gradients of N batches per update (effective batch N x --batch_size)",
+)
+flag("lm", "--freeze_encoder", saved=True, action="store_true", help="train only the classification head")
+flag(
+    "lm",
+    "--precision",
+    choices=PRECISIONS,
+    default="auto",
+    help="auto: bf16 where the hardware "
+    "computes it natively (a GPU of compute capability 8.0 or later; a CPU with AVX-512 BF16 or AMX), else fp16 on "
+    "a GPU, fp32 on a CPU (emulated bf16 measured up to 20 times slower; README); the record says which and why",
+)
+flag("lm", "--trust_remote_code", action="store_true", help="run a model's own code (else it fails)")
+flag("lm", "--eval_batch_size", type=SIZE, default=64, metavar="N", help="eval/predict batch")
+flag(
+    "lm",
+    "--checkpoint_dir",
+    metavar="DIR",
+    help="keep the Trainer's checkpoint of each epoch's end "
+    "in DIR; the same command run again resumes from the last one (after a disconnect, say)",
+)
+flag(
+    "tfidf",
+    "--linear_model",
+    saved=True,
+    choices=("svm", "logreg"),
+    default="svm",
+    help="svm: linear support "
+    "vector machine (LinearSVC); logreg: logistic regression. Confidences: a softmax "
+    "of the decision scores (svm: uncalibrated)",
+)
+flag(
+    "tfidf",
+    "-C",
+    "--C",
+    saved=True,
+    type=number(float, 0, 1e6, low_included=False),
+    default=1.0,
+    metavar="C",
+    help="1 / regularisation strength",
+)
+flag("tfidf", "--ngram_max", saved=True, type=number(int, 1, 5), default=2, metavar="N", help="word 1- to N-grams")
+flag(
+    "tfidf", "--min_df", saved=True, type=number(int, 1, 10**6), default=1, metavar="N", help="n-grams in >= N reviews"
+)
+flag("tfidf", "--sublinear_tf", saved=True, action=BOOLEAN, default=True, help="tf as 1 + log(tf), not raw count")
+flag(
+    "training",
+    "--truncation",
+    saved=True,
+    choices=TRUNCATIONS,
+    default="head",
+    help="which tokens a review "
+    "longer than --max_seq_len or --max_length keeps: its start (head), its end (tail), or the first quarter and "
+    "the last three quarters (head_tail, after Sun et al. 2019)",
+)
+flag(
+    "training",
+    "--learning_rate",
+    saved=True,
+    type=RATE,
+    metavar="LR",
+    help="peak learning rate (default: 1e-3 for lstm, 5e-5 for lm)",
+)
+flag(
+    "training",
+    "--weight_decay",
+    saved=True,
+    type=NON_NEGATIVE,
+    metavar="WD",
+    help="decoupled weight decay (if not given: lstm the optimizer's own, 0.004 for adamw, none for the others; lm 0)",
+)
+flag("training", "--batch_size", saved=True, type=SIZE, default=32, metavar="N", help="train batch size")
+flag(
+    "training",
+    "--epochs",
+    saved=True,
+    type=EPOCHS,
+    metavar="N",
+    help="maximum epochs; early stopping may "
+    "end training sooner (default: 50 for lstm, 1 for lm as in the assignment)",
+)
+flag(
+    "training",
+    "--patience",
+    saved=True,
+    type=COUNT,
+    default=3,
+    metavar="N",
+    help="stop after this many epochs "
+    "without a lower dev loss and restore the best weights; 0 disables early stopping",
+)
+flag(
+    "output",
+    "--results_file",
+    metavar="FILE",
+    help="append one JSON line per run: config, versions, data hashes, metrics, timings",
+)
+flag(
+    "output",
+    "--predictions_file",
+    metavar="FILE",
+    help="write a TSV (id, gold, predicted, confidence, text, split) of every evaluated or predicted review",
+)
+flag("output", "--confusion_png", metavar="FILE", help="each evaluated split's confusion matrix (PNG)")
+flag("output", "--save_model", metavar="DIR", help="save the model, vocabulary, labels, config in DIR")
+flag(
+    "output",
+    "--load_model",
+    action="append",
+    metavar="DIR",
+    help="skip training: load a model saved "
+    "with --save_model and evaluate it on --dev_file/--test_file or label --predict_file; given more than once, an "
+    "ensemble: the mean of the models' probabilities",
+)
+flag(
+    "output",
+    "--ensemble_weights",
+    type=weight,
+    nargs="+",
+    metavar="W",
+    help="with --load_model given "
+    "N times: N weights for the models' probabilities, in order (scaled to sum to 1; default: equal), or 'fit': "
+    "the weights (steps of 0.05) that give the lowest log loss on --dev_file",
+)
+flag(
+    "output",
+    "--verbose",
+    type=int,
+    choices=(0, 1, 2),
+    help="training progress: 0 silent, 1 progress "
+    "bar, 2 progress lines (default: 1 at a terminal, 2 when output goes to a file, pipe or notebook)",
+)
+flag("output", "--debug", action="store_true", help="show an error's traceback too (or LFD_DEBUG=1)")
+
+
 OUTPUT_FILES = ("results_file", "predictions_file", "confusion_png")  # written whole, or streamed where a stream
 
 
@@ -776,37 +703,23 @@ class Data:
         return np.array([index[label] for label in split.labels], dtype=np.int64)
 
 
-class HashedFile(io.FileIO):
-    """A file that hashes what is read from it: an input (a pipe too) is read once, and the bytes parsed are hashed."""
-
-    def __init__(self, path):
-        super().__init__(path)
-        self.digest = hashlib.sha256()
-
-    def readinto(self, buffer):
-        count = super().readinto(buffer)
-        self.digest.update(memoryview(buffer)[: count or 0])
-        return count
-
-
-@contextlib.contextmanager
-def reading(path, flag, hashes=None, key=None):
-    """Open a UTF-8 text file, gzipped or not, for one pass; read errors become one-line InputErrors. At the
-    end, hashes[key] is the SHA-256 of the file (of all of it: what the pass left unread is read too)."""
+def read_lines(path, flag, hashes=None, key=None):
+    """The lines of a UTF-8 text file (gzipped or not; a pipe too), read once: hashes[key] is the SHA-256 of the
+    bytes parsed. Read errors become one-line InputErrors."""
     if not os.path.exists(path):
         where = f" (looked for in the current folder, {os.getcwd()})" if not os.path.isabs(path) else ""
         raise InputError(f"{flag} {path}: no such file{where}")
     if os.path.isdir(path):
         raise InputError(f"{flag} {path}: is a folder, not a file")
     try:
-        with HashedFile(path) as raw:
-            stream = io.BufferedReader(raw, 1 << 16)
-            binary = gzip.GzipFile(fileobj=stream) if stream.peek(2)[:2] == b"\x1f\x8b" else stream
-            yield io.TextIOWrapper(binary, encoding="utf-8-sig")
-            while stream.read(1 << 20):
-                pass
-            if hashes is not None:
-                hashes[key] = raw.digest.hexdigest()
+        with open(path, "rb") as handle:
+            content = handle.read()
+        if hashes is not None:
+            hashes[key] = hashlib.sha256(content).hexdigest()
+        if content[:2] == b"\x1f\x8b":
+            content = gzip.decompress(content)
+        text = content.decode("utf-8-sig")
+        return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")  # as a file in text mode has them
     except UnicodeDecodeError as error:
         raise InputError(f"{flag} {path}: not UTF-8 text ({error.reason})") from None
     except (OSError, EOFError, zlib.error) as error:
@@ -816,17 +729,17 @@ def reading(path, flag, hashes=None, key=None):
 def read_corpus(path, task, flag, name, hashes=None):
     """Read `<category> <sentiment> <id> <tokens...>` lines; blank lines are skipped."""
     ids, texts, labels = [], [], []
-    with reading(path, flag, hashes, f"{name}_file") as handle:
-        for number, fields in enumerate(map(str.split, handle), start=1):
-            if fields and len(fields) < 4:
-                raise InputError(
-                    f"{flag} {path}, line {number}: expected "
-                    f"'<category> <sentiment> <id> <tokens...>', got {len(fields)} field(s)"
-                )
-            if fields:
-                labels.append(fields[TASK_COLUMN[task]])
-                ids.append(fields[2])
-                texts.append(fields[3:])
+    lines = read_lines(path, flag, hashes, f"{name}_file")
+    for number, fields in enumerate(map(str.split, lines), start=1):
+        if fields and len(fields) < 4:
+            raise InputError(
+                f"{flag} {path}, line {number}: expected "
+                f"'<category> <sentiment> <id> <tokens...>', got {len(fields)} field(s)"
+            )
+        if fields:
+            labels.append(fields[TASK_COLUMN[task]])
+            ids.append(fields[2])
+            texts.append(fields[3:])
     if not texts:
         raise InputError(f"{flag} {path}: no reviews in the file")
     return Split(name, path, ids, texts, labels)
@@ -841,12 +754,12 @@ def tokenize(text):
 def read_unlabelled(path, task, labels, hashes=None):
     """Read one raw text a line, tokenized like the corpus; ids are line numbers."""
     ids, texts, labelled = [], [], True
-    with reading(path, "--predict_file", hashes, "predict_file") as handle:
-        for number, line in enumerate(handle, start=1):
-            if fields := line.split():
-                labelled = labelled and len(fields) > 3 and fields[TASK_COLUMN[task]] in labels
-                ids.append(str(number))
-                texts.append(tokenize(line))
+    lines = read_lines(path, "--predict_file", hashes, "predict_file")
+    for number, line in enumerate(lines, start=1):
+        if fields := line.split():
+            labelled = labelled and len(fields) > 3 and fields[TASK_COLUMN[task]] in labels
+            ids.append(str(number))
+            texts.append(tokenize(line))
     if not texts:
         raise InputError(f"--predict_file {path}: no texts in the file")
     if labelled:
@@ -887,22 +800,21 @@ def read_data(args, label_order=None):
 def read_embeddings(path, flag="--embeddings", hashes=None):
     """(words, float32 matrix) from the course's JSON {word: [floats]} or word2vec/GloVe text (`word v1 ... vn`,
     an optional `<count> <dimension>` header), gzipped or not. A repeated word keeps its first vector."""
-    with reading(path, flag, hashes, "embeddings") as handle:
-        start = handle.read(1 << 12)
-        if start.lstrip()[:1] in ("{", "["):
-            entries = json_vectors(start + handle.read(), path, flag)
-        else:
-            entries = text_vectors(itertools.chain(io.StringIO(start + handle.readline()), handle), path, flag)
-        words, rows, dim, repeated = {}, [], None, 0
-        for where, word, vector in entries:
-            dim = dim or len(vector)
-            if len(vector) != dim or not dim:
-                raise InputError(f"{flag} {path}, {where}: {len(vector)} dimensions, expected {dim}")
-            if word in words:
-                repeated += 1
-            elif word is not None:  # None: the header, which only gives the dimension
-                words[word] = len(rows)
-                rows.append(vector)
+    lines = read_lines(path, flag, hashes, "embeddings")
+    if "".join(lines[:100]).lstrip()[:1] in ("{", "["):
+        entries = json_vectors("\n".join(lines), path, flag)
+    else:
+        entries = text_vectors(lines, path, flag)
+    words, rows, dim, repeated = {}, [], None, 0
+    for where, word, vector in entries:
+        dim = dim or len(vector)
+        if len(vector) != dim or not dim:
+            raise InputError(f"{flag} {path}, {where}: {len(vector)} dimensions, expected {dim}")
+        if word in words:
+            repeated += 1
+        elif word is not None:  # None: the header, which only gives the dimension
+            words[word] = len(rows)
+            rows.append(vector)
     if repeated:
         log.warning("%s %s: %d repeated words keep their first vector", flag, path, repeated)
     if not words:
@@ -1174,21 +1086,24 @@ def output_file(path, flag, binary=False):
     options = {"mode": "wb"} if binary else {"mode": "w", "encoding": "utf-8", "newline": ""}
     descriptor = stream_descriptor(path)
     sys.stdout.flush()  # what the report printed before comes first
+    if descriptor in (1, 2):  # through Python's own stream, in order with what it printed
+        stream = sys.stdout if descriptor == 1 else sys.stderr
+        yield stream.buffer if binary else stream
+        stream.flush()
+        return
     if descriptor is not None or is_stream(path):
-        with open(path if descriptor is None else descriptor, closefd=descriptor is None, **options) as out:
+        target = path if descriptor is None else descriptor
+        with open(target, closefd=descriptor is None, **options) as out:  # a descriptor stays open for the rest
             yield out
         return
     real = os.path.realpath(path)  # a link's target is replaced, not the link
     folder, name = os.path.split(real)
     temporary = os.path.join(folder, f"{TEMPORARY_PREFIX}{os.getpid()}-{name}")
+    created = False
     try:
-        new = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the user's umask applies
-    except OSError as error:
-        raise InputError(
-            f"{flag} {path}: cannot be written ({error.strerror or error}); nothing was written"
-        ) from None
-    try:
-        with open(new, **options) as out:
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the user's umask applies
+        created = True
+        with open(handle, **options) as out:
             yield out
         if os.path.exists(real):
             os.chmod(temporary, stat.S_IMODE(os.stat(real).st_mode))
@@ -1198,8 +1113,9 @@ def output_file(path, flag, binary=False):
             f"{flag} {path}: cannot be written ({error.strerror or error}); nothing was written"
         ) from None
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(temporary)  # this run's own
+        if created:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(temporary)  # this run's own
 
 
 def append_jsonl(path, record):
@@ -1316,27 +1232,18 @@ def check_output_paths(args):
 
 
 def name_leftovers(paths):
-    """Say what interrupted runs left beside the paths a run reads or writes, and what to do with it; nothing is
-    removed."""
+    """Name what interrupted runs left beside the paths a run reads or writes; nothing is removed."""
     folders = dict.fromkeys(os.path.dirname(os.path.realpath(path)) for path in paths if path and not is_stream(path))
-    entries = [os.path.join(folder, entry) for folder in folders if os.path.isdir(folder) for entry in os.listdir(folder)]
-    for leftover in sorted(entries):
-        entry = os.path.basename(leftover)
-        if not entry.startswith(TEMPORARY_PREFIX):
-            continue
-        if os.path.isdir(os.path.join(leftover, "previous")):
-            log.warning(
-                "%s holds the model that an interrupted --save_model had moved aside: move %s back where it "
-                "was, or delete the folder",
-                leftover,
-                os.path.join(leftover, "previous"),
-            )
-        else:
-            log.warning(
-                "%s was left by an interrupted run of %s (or is a running one's): delete it when no run writes here",
-                leftover,
-                PROG,
-            )
+    for folder in filter(os.path.isdir, folders):
+        for entry in sorted(os.listdir(folder)):
+            if entry.startswith(TEMPORARY_PREFIX):
+                log.warning(
+                    "%s was left by an interrupted run of %s (or is a running one's): a model in its "
+                    "folder 'previous' is one that --save_model had moved aside, to be moved back where it "
+                    "was; the rest can go once no run writes here",
+                    os.path.join(folder, entry),
+                    PROG,
+                )
 
 
 def folder_files(folder):
@@ -1373,16 +1280,19 @@ def config_digest(saved):
 
 @contextlib.contextmanager
 def signals_held():
-    """Ctrl-C and SIGTERM wait until the block has run (where the OS can hold them: not on Windows)."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    """Ctrl-C and SIGTERM wait until the block has run: meanwhile their handlers only note them (Python runs handlers
+    in the main thread, whichever thread the OS delivered the signal to)."""
+    noted = []
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    for number in handlers:
+        signal.signal(number, lambda signum, frame: noted.append(signum))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+        if noted:
+            signal.raise_signal(noted[0])
 
 
 def save_model_folder(folder, classifier, labels, training):
@@ -1519,7 +1429,9 @@ def saved_value_problem(action, value):
     if value is None:
         return None if action.default is None else f" is not a valid --{action.dest}"
     kind = bool if action.nargs == 0 else getattr(action.type, "kind", action.type) or str
-    right_kind = isinstance(value, (int, float) if kind is float else kind) and isinstance(value, bool) == (kind is bool)
+    right_kind = isinstance(value, (int, float) if kind is float else kind) and isinstance(value, bool) == (
+        kind is bool
+    )
     if not right_kind or (action.choices is not None and value not in action.choices):
         return f" is not a valid --{action.dest}"
     try:

@@ -70,6 +70,22 @@ def corpus(tmp_path):
 
 def base_args(corpus, *extra):
     """Flags of a tiny, quick training run on the fixture corpus."""
-    return ["--train_file", corpus["train"], "--dev_file", corpus["dev"], "--embeddings", corpus["emb_json"],
-            "--lstm_units", "8", "--epochs", "2", "--batch_size", "8", "--max_seq_len", "12",
-            "--verbose", "0", *extra]
+    return [
+        "--train_file",
+        corpus["train"],
+        "--dev_file",
+        corpus["dev"],
+        "--embeddings",
+        corpus["emb_json"],
+        "--lstm_units",
+        "8",
+        "--epochs",
+        "2",
+        "--batch_size",
+        "8",
+        "--max_seq_len",
+        "12",
+        "--verbose",
+        "0",
+        *extra,
+    ]

@@ -9,9 +9,9 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import CLASS_WORDS, ROOT, base_args
 
 import lfd_assignment3 as lfd
-from conftest import CLASS_WORDS, ROOT, base_args
 
 SCRIPT = os.path.join(ROOT, "lfd_assignment3.py")
 
@@ -42,8 +42,16 @@ def test_help_lists_every_group():
 
 def outputs(corpus):
     out = corpus["out"]
-    return ["--results_file", str(out / "results.jsonl"), "--predictions_file", str(out / "preds.tsv"),
-            "--confusion_png", str(out / "cm.png"), "--save_model", str(out / "model")]
+    return [
+        "--results_file",
+        str(out / "results.jsonl"),
+        "--predictions_file",
+        str(out / "preds.tsv"),
+        "--confusion_png",
+        str(out / "cm.png"),
+        "--save_model",
+        str(out / "model"),
+    ]
 
 
 def write(corpus, name, text):
@@ -53,24 +61,41 @@ def write(corpus, name, text):
 
 
 BAD_INPUT = {
-    "missing train file": (lambda c: ["--train_file", str(c["dir"] / "nope.txt")],
-                           "--train_file .*nope.txt: no such file"),
+    "missing train file": (
+        lambda c: ["--train_file", str(c["dir"] / "nope.txt")],
+        "--train_file .*nope.txt: no such file",
+    ),
     "empty train file": (lambda c: ["--train_file", write(c, "empty.txt", "\n\n")], "no reviews in the file"),
-    "malformed line": (lambda c: ["--train_file", write(c, "bad.txt", "books pos 1.txt a b\nbooks\n")],
-                       "bad.txt, line 2: expected"),
-    "unknown dev label": (lambda c: ["--dev_file", write(c, "d.txt", "sports pos 1.txt a b\n")],
-                          "--dev_file .*label\\(s\\) sports not seen in training"),
-    "unknown test label": (lambda c: ["--test_file", write(c, "t.txt", "dvd pos 1.txt a b\n")],
-                           "--test_file .*dvd not seen in training"),
+    "malformed line": (
+        lambda c: ["--train_file", write(c, "bad.txt", "books pos 1.txt a b\nbooks\n")],
+        "bad.txt, line 2: expected",
+    ),
+    "unknown dev label": (
+        lambda c: ["--dev_file", write(c, "d.txt", "sports pos 1.txt a b\n")],
+        "--dev_file .*label\\(s\\) sports not seen in training",
+    ),
+    "unknown test label": (
+        lambda c: ["--test_file", write(c, "t.txt", "dvd pos 1.txt a b\n")],
+        "--test_file .*dvd not seen in training",
+    ),
     "missing test file": (lambda c: ["--test_file", str(c["dir"] / "none.txt")], "--test_file .*no such file"),
-    "missing predict file": (lambda c: ["--predict_file", str(c["dir"] / "none.txt")], "--predict_file .*no such file"),
+    "missing predict file": (
+        lambda c: ["--predict_file", str(c["dir"] / "none.txt")],
+        "--predict_file .*no such file",
+    ),
     "missing embeddings": (lambda c: ["--embeddings", str(c["dir"] / "glove.json")], "--embeddings .*no such file"),
-    "ragged embeddings": (lambda c: ["--embeddings", write(c, "r.json", '{"a": [1, 2], "b": [1]}')],
-                          "'b': 1 dimensions, expected 2"),
-    "embeddings neither JSON nor text": (lambda c: ["--embeddings", write(c, "x.txt", "hello world\n")],
-                                         "neither JSON nor"),
-    "wrong embedding dimension": (lambda c: ["--embedding_dim", "300"],
-                                  "--embedding_dim 300 does not match the 4-d vectors"),
+    "ragged embeddings": (
+        lambda c: ["--embeddings", write(c, "r.json", '{"a": [1, 2], "b": [1]}')],
+        "'b': 1 dimensions, expected 2",
+    ),
+    "embeddings neither JSON nor text": (
+        lambda c: ["--embeddings", write(c, "x.txt", "hello world\n")],
+        "neither JSON nor",
+    ),
+    "wrong embedding dimension": (
+        lambda c: ["--embedding_dim", "300"],
+        "--embedding_dim 300 does not match the 4-d vectors",
+    ),
     "zero lstm units": (lambda c: ["--lstm_units", "0"], "--lstm_units: must be in \\[1, 4096\\], got 0"),
     "negative batch size": (lambda c: ["--batch_size", "-4"], "--batch_size: must be in \\[1, 4096\\]"),
     "zero max_seq_len": (lambda c: ["--max_seq_len", "0"], "--max_seq_len: must be in \\[1, 8192\\]"),
@@ -80,25 +105,40 @@ BAD_INPUT = {
     "unknown optimizer": (lambda c: ["--optimizer", "lbfgs"], "--optimizer: invalid choice: 'lbfgs'"),
     "unknown backend": (lambda c: ["--backend", "theano"], "--backend: invalid choice: 'theano'"),
     "momentum with adam": (lambda c: ["--momentum", "0.9"], "--momentum applies to sgd and rmsprop"),
-    "load_model missing folder": (lambda c: ["--load_model", str(c["dir"] / "nomodel")],
-                                  "--load_model .*no such folder"),
-    "load_model not a model": (lambda c: ["--load_model", str(c["dir"])], "not a saved model \\(no lfd_config.json\\)"),
-    "untrained random embeddings": (lambda c: ["--embeddings", "none", "--no-trainable_embeddings"],
-                                    "would leave random vectors untrained"),
-    "pre-padding read backwards": (lambda c: ["--padding", "pre", "--bidirectional"],
-                                   "--padding pre with --bidirectional"),
+    "load_model missing folder": (
+        lambda c: ["--load_model", str(c["dir"] / "nomodel")],
+        "--load_model .*no such folder",
+    ),
+    "load_model not a model": (
+        lambda c: ["--load_model", str(c["dir"])],
+        "not a saved model \\(no lfd_config.json\\)",
+    ),
+    "untrained random embeddings": (
+        lambda c: ["--embeddings", "none", "--no-trainable_embeddings"],
+        "would leave random vectors untrained",
+    ),
+    "pre-padding read backwards": (
+        lambda c: ["--padding", "pre", "--bidirectional"],
+        "--padding pre with --bidirectional",
+    ),
     "negative seed": (lambda c: ["--seed", "-1"], "--seed: must be in \\[0, 4294967295\\]"),
     "no dev file": (lambda c: ["--dev_file", ""], "--dev_file is needed for training"),
     "corrupt gzip": (lambda c: ["--embeddings", gzip_garbage(c)], "--embeddings .*cannot be read"),
     "output overwrites input": (lambda c: ["--predictions_file", c["dev"]], "is an input of this run"),
     "output under a file": (lambda c: ["--results_file", c["train"] + "/r.jsonl"], "is a file, not a folder"),
-    "save_model over another folder": (lambda c: ["--save_model", str(c["dir"])],
-                                       "--save_model .*: holds .*, an input of this run"),
+    "save_model over another folder": (
+        lambda c: ["--save_model", str(c["dir"])],
+        "--save_model .*: holds .*, an input of this run",
+    ),
     "load_model of a file": (lambda c: ["--load_model", c["train"]], "--load_model .*is a file, not a folder"),
-    "load_model broken config": (lambda c: ["--load_model", broken_model(c)],
-                                  "lfd_config.json is not the config of a model saved by lfd_assignment3.py"),
-    "LSTM flag for the linear model": (lambda c: ["--model", "tfidf"], "--embeddings applies to --model lstm, "
-                                       "not --model tfidf"),
+    "load_model broken config": (
+        lambda c: ["--load_model", broken_model(c)],
+        "lfd_config.json is not the config of a model saved by lfd_assignment3.py",
+    ),
+    "LSTM flag for the linear model": (
+        lambda c: ["--model", "tfidf"],
+        "--embeddings applies to --model lstm, not --model tfidf",
+    ),
     "linear-model flag for the LSTM": (lambda c: ["--C", "10"], "--C applies to --model tfidf, not --model lstm"),
 }
 
@@ -131,6 +171,7 @@ def test_bad_input_is_one_line_exit_2_nothing_written(corpus, case):
     errors = [line for line in result.stderr.splitlines() if "error" in line]
     assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr
     import re
+
     assert re.search(message, errors[0]), errors[0]
     assert os.listdir(corpus["out"]) == []
     assert sorted(os.listdir(corpus["dir"])) == before
@@ -166,8 +207,22 @@ def test_train_evaluate_save_load_predict(corpus):
     assert sorted(os.listdir(out / "model")) == ["lfd_config.json", "model.keras", "vocabulary.json"]
 
     # Loading needs no model flags and reproduces the saved run's scores exactly.
-    loaded = lfd.main(["--load_model", str(out / "model"), "--dev_file", corpus["dev"], "--test_file", corpus["test"],
-                       "--predictions_file", str(out / "preds_loaded.tsv"), "--verbose", "0", "--lstm_units", "64"])
+    loaded = lfd.main(
+        [
+            "--load_model",
+            str(out / "model"),
+            "--dev_file",
+            corpus["dev"],
+            "--test_file",
+            corpus["test"],
+            "--predictions_file",
+            str(out / "preds_loaded.tsv"),
+            "--verbose",
+            "0",
+            "--lstm_units",
+            "64",
+        ]
+    )
     assert loaded["results"] == record["results"]
     # The record describes the loaded model (the ignored --lstm_units 64 included) and where it came from.
     assert loaded["config"]["lstm_units"] == 8 and loaded["config"]["seed"] == 1
@@ -179,8 +234,9 @@ def test_train_evaluate_save_load_predict(corpus):
     # Predict-only on unlabelled text.
     texts = corpus["dir"] / "new.txt"
     texts.write_text("Album Song Guitar band\n\nlens zoom photo\n", encoding="utf-8")
-    predicted = lfd.main(["--load_model", str(out / "model"), "--predict_file", str(texts),
-                          "--predictions_file", str(out / "new.tsv")])
+    predicted = lfd.main(
+        ["--load_model", str(out / "model"), "--predict_file", str(texts), "--predictions_file", str(out / "new.tsv")]
+    )
     assert predicted["splits_evaluated"] == []
     with open(out / "new.tsv", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
@@ -191,8 +247,22 @@ def test_train_evaluate_save_load_predict(corpus):
 
 def test_linear_baseline_train_save_load(corpus, capsys):
     out = corpus["out"]
-    argv = ["--model", "tfidf", "--train_file", corpus["train"], "--dev_file", corpus["dev"], "--test_file",
-            corpus["test"], "--ngram_max", "1", "--linear_model", "logreg", "--C", "10"]
+    argv = [
+        "--model",
+        "tfidf",
+        "--train_file",
+        corpus["train"],
+        "--dev_file",
+        corpus["dev"],
+        "--test_file",
+        corpus["test"],
+        "--ngram_max",
+        "1",
+        "--linear_model",
+        "logreg",
+        "--C",
+        "10",
+    ]
     record = lfd.main(argv + outputs(corpus))
     assert record["family"] == "tfidf" and record["backend"] == "scikit-learn"
     assert set(record["data_sha256"]) == {"train_file", "dev_file", "test_file"}
@@ -204,6 +274,7 @@ def test_linear_baseline_train_save_load(corpus, capsys):
     # Its confidences are logistic regression's own probabilities.
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
+
     train = lfd.read_corpus(corpus["train"], "category", "--train_file", "train")
     dev = lfd.read_corpus(corpus["dev"], "category", "--dev_file", "dev")
     vectorizer = TfidfVectorizer(analyzer=lambda tokens: tokens, sublinear_tf=True)
@@ -213,8 +284,18 @@ def test_linear_baseline_train_save_load(corpus, capsys):
     expected = reference.predict_proba(vectorizer.transform(dev.texts)).max(axis=1)
     assert [float(r["confidence"]) for r in rows] == pytest.approx(expected, abs=1e-4)
     assert sorted(os.listdir(out / "model")) == ["lfd_config.json", "linear.npz", "terms.json"]
-    loaded = lfd.main(["--load_model", str(out / "model"), "--dev_file", corpus["dev"], "--test_file", corpus["test"],
-                       "--predictions_file", str(out / "loaded.tsv")])
+    loaded = lfd.main(
+        [
+            "--load_model",
+            str(out / "model"),
+            "--dev_file",
+            corpus["dev"],
+            "--test_file",
+            corpus["test"],
+            "--predictions_file",
+            str(out / "loaded.tsv"),
+        ]
+    )
     assert loaded["results"] == record["results"] and loaded["config"]["C"] == 10
     assert (out / "loaded.tsv").read_text() == (out / "preds.tsv").read_text()
     # Gradient-training flags mean nothing to it.
@@ -226,22 +307,59 @@ def test_linear_baseline_train_save_load(corpus, capsys):
 
 def test_stacked_bidirectional_dense_architecture(corpus):
     """Parameter count of embedding(4) -> dense(5) -> 2 stacked BiLSTM(3) -> softmax(3)."""
-    record = lfd.main(base_args(corpus, "--epochs", "1", "--lstm_units", "3", "--lstm_layers", "2",
-                                "--bidirectional", "--dense_after_embedding", "5", "--dropout", "0.2",
-                                "--recurrent_dropout", "0.2", "--output_dropout", "0.3",
-                                "--trainable_embeddings", "--optimizer", "sgd", "--momentum", "0.9",
-                                "--clipnorm", "1.0"))
+    record = lfd.main(
+        base_args(
+            corpus,
+            "--epochs",
+            "1",
+            "--lstm_units",
+            "3",
+            "--lstm_layers",
+            "2",
+            "--bidirectional",
+            "--dense_after_embedding",
+            "5",
+            "--dropout",
+            "0.2",
+            "--recurrent_dropout",
+            "0.2",
+            "--output_dropout",
+            "0.3",
+            "--trainable_embeddings",
+            "--optimizer",
+            "sgd",
+            "--momentum",
+            "0.9",
+            "--clipnorm",
+            "1.0",
+        )
+    )
     lstm = lambda inputs, units: 4 * (units * (inputs + units) + units)  # noqa: E731
     vocabulary = record["train"]["vocabulary_size"]
-    expected = (vocabulary * 4 + (4 * 5 + 5) + 2 * lstm(5, 3) + 2 * lstm(6, 3) + (6 * 3 + 3))
+    expected = vocabulary * 4 + (4 * 5 + 5) + 2 * lstm(5, 3) + 2 * lstm(6, 3) + (6 * 3 + 3)
     assert record["train"]["parameters"] == expected
     assert record["train"]["trainable_parameters"] == expected  # embeddings trainable
     assert record["train"]["model_config"]["bidirectional"]
 
 
 def test_random_embeddings_and_sentiment_task(corpus):
-    record = lfd.main(base_args(corpus, "--embeddings", "none", "--embedding_dim", "6", "--task", "sentiment",
-                                "--epochs", "1", "--optimizer", "adamw", "--weight_decay", "0.01"))
+    record = lfd.main(
+        base_args(
+            corpus,
+            "--embeddings",
+            "none",
+            "--embedding_dim",
+            "6",
+            "--task",
+            "sentiment",
+            "--epochs",
+            "1",
+            "--optimizer",
+            "adamw",
+            "--weight_decay",
+            "0.01",
+        )
+    )
     assert record["labels"] == ["neg", "pos"]
     train = record["train"]
     assert train["model_config"]["trainable_embeddings"] and train["embedding_coverage"] is None
@@ -250,7 +368,9 @@ def test_random_embeddings_and_sentiment_task(corpus):
 
 
 def test_command_line_run_prints_report(corpus):
-    result = run_cli(*base_args(corpus, "--epochs", "1", "--max_train_samples", "20", "--embeddings", corpus["emb_gz"]))
+    result = run_cli(
+        *base_args(corpus, "--epochs", "1", "--max_train_samples", "20", "--embeddings", corpus["emb_gz"])
+    )
     assert result.returncode == 0, result.stderr
     assert "== dev (" in result.stdout and "confusion matrix (rows: gold, columns: predicted)" in result.stdout
     assert "Total params" in result.stdout

@@ -4,9 +4,9 @@ saved model stores and --load_model restores follows from that declaration."""
 import argparse
 
 import pytest
+from conftest import write_corpus
 
 import lfd_assignment3 as lfd
-from conftest import write_corpus
 
 FAMILIES = list(lfd.FAMILIES)
 
@@ -28,8 +28,16 @@ def test_every_flag_is_declared_once_with_a_family():
     assert {"embeddings", "max_seq_len", "pooling", "backend"} <= lfd.family_flags("lstm") - lfd.family_flags("lm")
     assert "backend" not in lfd.family_flags("lstm", saved_only=True)
     assert {"precision", "eval_batch_size", "trust_remote_code"} & lfd.family_flags("lm", saved_only=True) == set()
-    assert lfd.family_flags("tfidf", saved_only=True) == {"task", "max_train_samples", "seed", "linear_model", "C",
-                                                          "ngram_max", "min_df", "sublinear_tf"}
+    assert lfd.family_flags("tfidf", saved_only=True) == {
+        "task",
+        "max_train_samples",
+        "seed",
+        "linear_model",
+        "C",
+        "ngram_max",
+        "min_df",
+        "sublinear_tf",
+    }
 
 
 def other_value(action):
@@ -62,9 +70,24 @@ def test_load_model_restores_every_saved_flag(family, tmp_path):
 
 def test_a_saved_model_keeps_its_flags_through_save_and_load(tmp_path):
     train, dev = write_corpus(tmp_path / "train.txt", 8, 1), write_corpus(tmp_path / "dev.txt", 3, 2)
-    given = ["--model", "tfidf", "--linear_model", "logreg", "-C", "3", "--ngram_max", "1", "--no-sublinear_tf",
-             "--seed", "5", "--max_train_samples", "20"]
-    trained = lfd.main(given + ["--train_file", str(train), "--dev_file", str(dev), "--save_model", str(tmp_path / "m")])
+    given = [
+        "--model",
+        "tfidf",
+        "--linear_model",
+        "logreg",
+        "-C",
+        "3",
+        "--ngram_max",
+        "1",
+        "--no-sublinear_tf",
+        "--seed",
+        "5",
+        "--max_train_samples",
+        "20",
+    ]
+    trained = lfd.main(
+        given + ["--train_file", str(train), "--dev_file", str(dev), "--save_model", str(tmp_path / "m")]
+    )
     loaded = lfd.main(["--load_model", str(tmp_path / "m"), "--dev_file", str(dev)])
     for name in lfd.family_flags("tfidf", saved_only=True):
         assert loaded["config"][name] == trained["config"][name], name

@@ -9,11 +9,13 @@ import subprocess
 import sys
 
 import pytest
-
-import lfd_assignment3 as lfd
 from conftest import ROOT, base_args
 from test_cli import SCRIPT, run_cli
 from test_lm import lm_args, tiny_lm  # noqa: F401 (a fixture)
+
+import lfd_assignment3 as lfd
+
+pytestmark = pytest.mark.slow  # every test here trains a transformer or runs a process
 
 
 def test_help_names_the_three_families_and_the_predictions_columns(corpus):
@@ -31,7 +33,7 @@ def test_help_names_the_three_families_and_the_predictions_columns(corpus):
 def test_progress_is_a_bar_at_a_terminal_and_a_line_per_epoch_in_a_file(corpus, monkeypatch):
     argv = [arg for arg in base_args(corpus) if arg not in ("--verbose", "0")]
     for terminal, expected in ((True, 1), (False, 2)):
-        monkeypatch.setattr(sys.stdout, "isatty", lambda: terminal)
+        monkeypatch.setattr(sys.stdout, "isatty", lambda terminal=terminal: terminal)
         assert lfd.main(argv)["config"]["verbose"] == expected
     logged = run_cli(*argv)  # stdout is a pipe here: no carriage returns, no ANSI codes
     assert logged.returncode == 0 and "\r" not in logged.stdout and "\x1b[" not in logged.stdout
@@ -42,12 +44,22 @@ def test_a_missing_model_folder_beside_real_ones_fails_at_once(corpus, tiny_lm, 
     models = tmp_path / "models"
     models.mkdir()
     os.symlink(tiny_lm, models / "tiny-bert")
-    result = run_cli("--model", "lm", "--lm_name", "models/nothere", "--train_file", corpus["train"],
-                     "--dev_file", corpus["dev"], cwd=tmp_path)
+    result = run_cli(
+        "--model",
+        "lm",
+        "--lm_name",
+        "models/nothere",
+        "--train_file",
+        corpus["train"],
+        "--dev_file",
+        corpus["dev"],
+        cwd=tmp_path,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "lfd_assignment3.py: error: --lm_name models/nothere: no such folder (models holds the model folders "
-        "tiny-bert)"]
+        "tiny-bert)"
+    ]
 
 
 def free_port():
@@ -61,13 +73,33 @@ def test_two_processes_under_torchrun_train_one_model_and_report_once(corpus, ti
     flags = lm_args(corpus, tiny_lm, "--patience", "0")
     single = lfd.main(flags + ["--results_file", str(out / "single.jsonl")])
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                             "--master_addr", "127.0.0.1", "--master_port", str(free_port()), SCRIPT, *flags,
-                             "--results_file", str(out / "two.jsonl"), "--save_model", str(out / "model")],
-                            capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--master_addr",
+            "127.0.0.1",
+            "--master_port",
+            str(free_port()),
+            SCRIPT,
+            *flags,
+            "--results_file",
+            str(out / "two.jsonl"),
+            "--save_model",
+            str(out / "model"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.count("== dev") == 1 and result.stderr.count("model saved in") == 1
-    records = [json.loads(line) for line in open(out / "two.jsonl", encoding="utf-8")]
+    records = [json.loads(line) for line in (out / "two.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(records) == 1 and (out / "model" / "lfd_config.json").exists()
     two = records[0]
     # --batch_size is the step's batch: two processes take half each, so the run takes as many steps,

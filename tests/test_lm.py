@@ -5,14 +5,17 @@ reaching the Trainer; bad input."""
 import csv
 import os
 import re
+import shutil
 import types
 
 import numpy as np
 import pytest
-
-import lfd_assignment3 as lfd
 from conftest import CLASS_WORDS
 from test_cli import run_cli
+
+import lfd_assignment3 as lfd
+
+pytestmark = pytest.mark.slow  # every test here trains a transformer or runs a process
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
@@ -28,17 +31,33 @@ def tiny_lm(tmp_path_factory):
     tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tokenizer.train_from_iterator([" ".join(words)] * 5, trainers.WordPieceTrainer(vocab_size=200,
-                                                                                  special_tokens=specials))
+    tokenizer.train_from_iterator(
+        [" ".join(words)] * 5, trainers.WordPieceTrainer(vocab_size=200, special_tokens=specials)
+    )
     tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
-        special_tokens=[(token, tokenizer.token_to_id(token)) for token in ("[CLS]", "[SEP]")])
-    fast = transformers.PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]", pad_token="[PAD]",
-                                                cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
-                                                model_max_length=64)
-    config = transformers.BertConfig(vocab_size=tokenizer.get_vocab_size(), hidden_size=32, num_hidden_layers=2,
-                                     num_attention_heads=2, intermediate_size=64, max_position_embeddings=64,
-                                     hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B [SEP]",
+        special_tokens=[(token, tokenizer.token_to_id(token)) for token in ("[CLS]", "[SEP]")],
+    )
+    fast = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=64,
+    )
+    config = transformers.BertConfig(
+        vocab_size=tokenizer.get_vocab_size(),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+    )
     transformers.set_seed(0)
     folder = tmp_path_factory.mktemp("tiny-bert")
     transformers.BertModel(config).save_pretrained(folder)
@@ -47,16 +66,47 @@ def tiny_lm(tmp_path_factory):
 
 
 def lm_args(corpus, tiny_lm, *extra):
-    return ["--model", "lm", "--lm_name", tiny_lm, "--train_file", corpus["train"], "--dev_file", corpus["dev"],
-            "--max_length", "16", "--batch_size", "8", "--learning_rate", "1e-2", "--epochs", "6",
-            "--verbose", "0", *extra]
+    return [
+        "--model",
+        "lm",
+        "--lm_name",
+        tiny_lm,
+        "--train_file",
+        corpus["train"],
+        "--dev_file",
+        corpus["dev"],
+        "--max_length",
+        "16",
+        "--batch_size",
+        "8",
+        "--learning_rate",
+        "1e-2",
+        "--epochs",
+        "6",
+        "--verbose",
+        "0",
+        *extra,
+    ]
 
 
 def test_fine_tune_save_load_predict(corpus, tiny_lm):
     out = corpus["out"]
-    record = lfd.main(lm_args(corpus, tiny_lm, "--test_file", corpus["test"], "--patience", "2",
-                              "--results_file", str(out / "r.jsonl"), "--predictions_file", str(out / "p.tsv"),
-                              "--save_model", str(out / "model")))
+    record = lfd.main(
+        lm_args(
+            corpus,
+            tiny_lm,
+            "--test_file",
+            corpus["test"],
+            "--patience",
+            "2",
+            "--results_file",
+            str(out / "r.jsonl"),
+            "--predictions_file",
+            str(out / "p.tsv"),
+            "--save_model",
+            str(out / "model"),
+        )
+    )
     assert record["family"] == "lm" and record["backend"] == "torch"
     assert set(record["versions"]) >= {"torch", "transformers"}
     assert record["splits_evaluated"] == ["dev", "test"]
@@ -67,6 +117,7 @@ def test_fine_tune_save_load_predict(corpus, tiny_lm):
     assert train["parameters"] == train["trainable_parameters"] > 0
     assert train["batches"] == "length buckets"
     import torch
+
     assert (train["precision"], train["precision_reason"]) == lfd.choose_precision(torch, "auto", "cpu")
     tokens = train["tokens_per_review"]["train"]
     assert 3 < tokens["mean"] < 16 and tokens["truncated_share"] == 0  # 3-13 words, each one token, + 2
@@ -77,15 +128,31 @@ def test_fine_tune_save_load_predict(corpus, tiny_lm):
     assert {"model.safetensors", "config.json", "tokenizer.json", "lfd_config.json"} <= set(os.listdir(out / "model"))
 
     # Loading needs no --model lm and no model flags, and gives the same predictions.
-    loaded = lfd.main(["--load_model", str(out / "model"), "--dev_file", corpus["dev"], "--test_file", corpus["test"],
-                       "--verbose", "0", "--predictions_file", str(out / "p2.tsv"), "--max_length", "8"])
+    loaded = lfd.main(
+        [
+            "--load_model",
+            str(out / "model"),
+            "--dev_file",
+            corpus["dev"],
+            "--test_file",
+            corpus["test"],
+            "--verbose",
+            "0",
+            "--predictions_file",
+            str(out / "p2.tsv"),
+            "--max_length",
+            "8",
+        ]
+    )
     assert loaded["family"] == "lm" and loaded["config"]["max_length"] == 16
     assert loaded["results"] == record["results"]
     assert (out / "p2.tsv").read_text() == (out / "p.tsv").read_text()
 
     texts = corpus["dir"] / "new.txt"
     texts.write_text("Lens, zoom and FLASH\nalbum song lyrics\n", encoding="utf-8")
-    lfd.main(["--load_model", str(out / "model"), "--predict_file", str(texts), "--predictions_file", str(out / "n.tsv")])
+    lfd.main(
+        ["--load_model", str(out / "model"), "--predict_file", str(texts), "--predictions_file", str(out / "n.tsv")]
+    )
     with open(out / "n.tsv", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
     assert [row["id"] for row in rows] == ["1", "2"] and all(row["predicted"] in record["labels"] for row in rows)
@@ -97,11 +164,36 @@ def test_every_flag_reaches_the_trainer(corpus, tiny_lm):
     import transformers
 
     parser = lfd.build_parser()
-    args = parser.parse_args(lm_args(corpus, tiny_lm, "--lr_scheduler_type", "polynomial", "--lr_end", "1e-4",
-                                     "--lr_power", "2", "--warmup_ratio", "0.2", "--weight_decay", "0.01",
-                                     "--gradient_accumulation_steps", "2", "--batch_size", "4",
-                                     "--eval_batch_size", "5", "--seed", "7", "--epochs", "3", "--patience", "1",
-                                     "--learning_rate", "1e-3"))
+    args = parser.parse_args(
+        lm_args(
+            corpus,
+            tiny_lm,
+            "--lr_scheduler_type",
+            "polynomial",
+            "--lr_end",
+            "1e-4",
+            "--lr_power",
+            "2",
+            "--warmup_ratio",
+            "0.2",
+            "--weight_decay",
+            "0.01",
+            "--gradient_accumulation_steps",
+            "2",
+            "--batch_size",
+            "4",
+            "--eval_batch_size",
+            "5",
+            "--seed",
+            "7",
+            "--epochs",
+            "3",
+            "--patience",
+            "1",
+            "--learning_rate",
+            "1e-3",
+        )
+    )
     training = lfd.training_arguments(transformers, args, str(corpus["out"]), "fp32", "cpu")
     assert training.per_device_train_batch_size == 4 and training.per_device_eval_batch_size == 5
     assert training.gradient_accumulation_steps == 2 and training.weight_decay == 0.01 and training.seed == 7
@@ -122,8 +214,11 @@ def test_every_flag_reaches_the_trainer(corpus, tiny_lm):
 
     for schedule, middle in (("linear", 0.5e-3), ("cosine", 0.5e-3), ("constant", 1e-3)):
         args = parser.parse_args(lm_args(corpus, tiny_lm, "--lr_scheduler_type", schedule, "--learning_rate", "1e-3"))
-        trainer = transformers.Trainer(model=model, eval_dataset=[0], args=lfd.training_arguments(
-            transformers, args, str(corpus["out"]), "fp32", "cpu"))
+        trainer = transformers.Trainer(
+            model=model,
+            eval_dataset=[0],
+            args=lfd.training_arguments(transformers, args, str(corpus["out"]), "fp32", "cpu"),
+        )
         trainer.create_optimizer_and_scheduler(num_training_steps=10)
         for _ in range(5):
             trainer.optimizer.step()
@@ -132,9 +227,23 @@ def test_every_flag_reaches_the_trainer(corpus, tiny_lm):
 
 
 def test_padding_freezing_and_precision_flags(corpus, tiny_lm):
-    record = lfd.main(lm_args(corpus, tiny_lm, "--pad_to_max_length", "--freeze_encoder", "--epochs", "1",
-                              "--precision", "bf16", "--lr_scheduler_type", "constant", "--warmup_ratio", "0.5",
-                              "--trust_remote_code"))
+    record = lfd.main(
+        lm_args(
+            corpus,
+            tiny_lm,
+            "--pad_to_max_length",
+            "--freeze_encoder",
+            "--epochs",
+            "1",
+            "--precision",
+            "bf16",
+            "--lr_scheduler_type",
+            "constant",
+            "--warmup_ratio",
+            "0.5",
+            "--trust_remote_code",
+        )
+    )
     assert record["config"]["trust_remote_code"]
     train = record["train"]
     assert train["padding"] == "max_length" and train["batches"] == "random" and train["precision"] == "bf16"
@@ -147,18 +256,21 @@ def test_padding_freezing_and_precision_flags(corpus, tiny_lm):
 
 
 def test_padding_to_a_multiple_changes_shapes_not_predictions(corpus, tiny_lm, tmp_path):
-    record = lfd.main(lm_args(corpus, tiny_lm, "--pad_to_multiple_of", "8", "--epochs", "1",
-                              "--save_model", str(tmp_path / "model")))
+    record = lfd.main(
+        lm_args(corpus, tiny_lm, "--pad_to_multiple_of", "8", "--epochs", "1", "--save_model", str(tmp_path / "model"))
+    )
     assert record["train"]["pad_to_multiple_of"] == 8
     import transformers
+
     tokenizer, model = lfd.from_pretrained(transformers, str(tmp_path / "model"), "--load_model", False)
     classifier = lfd.LmClassifier(model, tokenizer, record["train"]["model_config"], "cpu", "fp32", 4)
     texts = lfd.read_corpus(corpus["dev"], "category", "--dev_file", "dev").texts
     exact = classifier.predict_proba(texts)
     classifier.pad_to_multiple_of = 8
     shapes = []
-    hook = classifier.model.register_forward_pre_hook(lambda module, args, kwargs: shapes.append(
-        kwargs["input_ids"].shape[1]), with_kwargs=True)
+    hook = classifier.model.register_forward_pre_hook(
+        lambda module, args, kwargs: shapes.append(kwargs["input_ids"].shape[1]), with_kwargs=True
+    )
     rounded = classifier.predict_proba(texts)
     hook.remove()
     assert shapes and all(length % 8 == 0 for length in shapes)
@@ -169,6 +281,7 @@ def test_a_half_precision_checkpoint_is_fine_tuned_in_float32(corpus, tiny_lm, t
     import torch
     import transformers
     from safetensors.torch import load_file
+
     half = tmp_path / "tiny-bert-fp16"
     transformers.BertModel.from_pretrained(tiny_lm).half().save_pretrained(half)
     transformers.AutoTokenizer.from_pretrained(tiny_lm).save_pretrained(half)
@@ -201,7 +314,7 @@ def break_folder(corpus, tiny_lm, drop):
     folder.mkdir()
     for name in os.listdir(tiny_lm):
         if not name.startswith(drop):
-            (folder / name).write_bytes((open(os.path.join(tiny_lm, name), "rb")).read())
+            shutil.copyfile(os.path.join(tiny_lm, name), folder / name)
     return str(folder)
 
 
@@ -209,20 +322,30 @@ def fake_torch(cpu=None, gpu=None):
     """A torch whose CPU flags (torch.cpu.get_capabilities(); None: a torch without it) and GPU compute
     capability are given; is_bf16_supported() says yes everywhere, as it does for an emulating T4."""
     cpu_module = types.SimpleNamespace() if cpu is None else types.SimpleNamespace(get_capabilities=lambda: cpu)
-    return types.SimpleNamespace(cpu=cpu_module, cuda=types.SimpleNamespace(get_device_capability=lambda: gpu,
-                                                                            is_bf16_supported=lambda: True))
+    return types.SimpleNamespace(
+        cpu=cpu_module, cuda=types.SimpleNamespace(get_device_capability=lambda: gpu, is_bf16_supported=lambda: True)
+    )
 
 
 AVX2_ONLY = {"architecture": "x86_64", "avx2": True, "avx512_f": False, "avx512_bf16": False, "amx_bf16": False}
 
 
-@pytest.mark.parametrize("flags, expected", [
-    ({**AVX2_ONLY, "avx512_bf16": True}, ("bf16", "auto: CPU has native bf16 (avx512_bf16)")),
-    ({**AVX2_ONLY, "avx512_bf16": True, "amx_bf16": True}, ("bf16", "auto: CPU has native bf16 (avx512_bf16, amx_bf16)")),
-    ({**AVX2_ONLY, "amx_bf16": True}, ("bf16", "auto: CPU has native bf16 (amx_bf16)")),
-    (AVX2_ONLY, ("fp32", "auto: CPU has no native bf16 (none of avx512_bf16, amx_bf16)")),
-    ({"architecture": "arm64", "neon": True, "bf16": True}, ("fp32", "auto: CPU has no native bf16 (none of avx512_bf16, amx_bf16)")),
-])
+@pytest.mark.parametrize(
+    "flags, expected",
+    [
+        ({**AVX2_ONLY, "avx512_bf16": True}, ("bf16", "auto: CPU has native bf16 (avx512_bf16)")),
+        (
+            {**AVX2_ONLY, "avx512_bf16": True, "amx_bf16": True},
+            ("bf16", "auto: CPU has native bf16 (avx512_bf16, amx_bf16)"),
+        ),
+        ({**AVX2_ONLY, "amx_bf16": True}, ("bf16", "auto: CPU has native bf16 (amx_bf16)")),
+        (AVX2_ONLY, ("fp32", "auto: CPU has no native bf16 (none of avx512_bf16, amx_bf16)")),
+        (
+            {"architecture": "arm64", "neon": True, "bf16": True},
+            ("fp32", "auto: CPU has no native bf16 (none of avx512_bf16, amx_bf16)"),
+        ),
+    ],
+)
 def test_auto_precision_on_a_cpu_is_bf16_only_where_it_is_native(flags, expected):
     torch = fake_torch(cpu=flags)
     assert lfd.choose_precision(torch, "auto", "cpu") == expected
@@ -233,12 +356,15 @@ def test_auto_precision_on_a_cpu_is_bf16_only_where_it_is_native(flags, expected
         lfd.choose_precision(torch, "fp16", "cpu")
 
 
-@pytest.mark.parametrize("cpuinfo, expected", [
-    ("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16 amx_tile amx_bf16\n", ["avx512_bf16", "amx_bf16"]),
-    ("processor\t: 0\nflags\t\t: fpu avx2 avx512f\n", []),
-    ("processor\t: 0\n", []),
-    (None, []),  # no /proc/cpuinfo: macOS or Windows with a torch that cannot say
-])
+@pytest.mark.parametrize(
+    "cpuinfo, expected",
+    [
+        ("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16 amx_tile amx_bf16\n", ["avx512_bf16", "amx_bf16"]),
+        ("processor\t: 0\nflags\t\t: fpu avx2 avx512f\n", []),
+        ("processor\t: 0\n", []),
+        (None, []),  # no /proc/cpuinfo: macOS or Windows with a torch that cannot say
+    ],
+)
 def test_without_torch_cpu_capabilities_the_flags_come_from_proc_cpuinfo(tmp_path, monkeypatch, cpuinfo, expected):
     path = tmp_path / "cpuinfo"
     if cpuinfo is not None:
@@ -265,23 +391,33 @@ def test_auto_trains_in_the_precision_the_cpu_rule_chooses(corpus, tiny_lm, monk
 
 
 LM_BAD_INPUT = {
-    "missing model folder": (lambda c, m: ["--lm_name", str(c["dir"] / "models" / "nope")],
-                             "--lm_name .*nope: no such folder"),
-    "folder without tokenizer": (lambda c, m: ["--lm_name", break_folder(c, m, "tokenizer")],
-                                 "--lm_name .*: no tokenizer in this folder"),
-    "folder without weights": (lambda c, m: ["--lm_name", break_folder(c, m, "model")],
-                               "--lm_name .*: no weights in this folder"),
-    "hub id offline": (lambda c, m: ["--lm_name", "bert-base-uncased"],
-                       "--lm_name bert-base-uncased: not a local folder, and not in the Hugging Face cache while offline.*"
-                       "pass a local model folder"),
+    "missing model folder": (
+        lambda c, m: ["--lm_name", str(c["dir"] / "models" / "nope")],
+        "--lm_name .*nope: no such folder",
+    ),
+    "folder without tokenizer": (
+        lambda c, m: ["--lm_name", break_folder(c, m, "tokenizer")],
+        "--lm_name .*: no tokenizer in this folder",
+    ),
+    "folder without weights": (
+        lambda c, m: ["--lm_name", break_folder(c, m, "model")],
+        "--lm_name .*: no weights in this folder",
+    ),
+    "hub id offline": (
+        lambda c, m: ["--lm_name", "bert-base-uncased"],
+        "--lm_name bert-base-uncased: not a local folder, and not in the Hugging Face cache while offline.*"
+        "pass a local model folder",
+    ),
     "zero max_length": (lambda c, m: ["--max_length", "0"], "--max_length: must be in \\[1, 8192\\], got 0"),
     "max_length beyond the model": (lambda c, m: ["--max_length", "100"], "--max_length 100: .* at most 64 tokens"),
     "embeddings with lm": (lambda c, m: ["--embeddings", c["emb_json"]], "--embeddings applies to --model lstm"),
     "max_seq_len with lm": (lambda c, m: ["--max_seq_len", "30"], "--max_seq_len applies to --model lstm"),
     "fp16 on a cpu": (lambda c, m: ["--precision", "fp16"], "--precision fp16 needs a GPU"),
     "lr_end without polynomial": (lambda c, m: ["--lr_end", "0.001"], "--lr_end and --lr_power apply to"),
-    "grouping padded batches": (lambda c, m: ["--pad_to_max_length", "--group_by_length"],
-                                "--group_by_length with --pad_to_max_length"),
+    "grouping padded batches": (
+        lambda c, m: ["--pad_to_max_length", "--group_by_length"],
+        "--group_by_length with --pad_to_max_length",
+    ),
     "unknown schedule": (lambda c, m: ["--lr_scheduler_type", "cyclic"], "--lr_scheduler_type: invalid choice"),
     "save over the pretrained model": (lambda c, m: ["--save_model", m], "is an input of this run"),
 }
@@ -329,8 +465,9 @@ def test_a_run_with_checkpoint_dir_resumes_where_it_was_stopped(corpus, tiny_lm,
     assert resumed["train"]["resumed_from_epoch"] == 1 and whole["train"]["resumed_from_epoch"] == 0
     assert resumed["train"]["history"]["val_accuracy"] == whole["train"]["history"]["val_accuracy"]
     assert resumed["results"]["dev"]["predicted"] == whole["results"]["dev"]["predicted"]
-    other = lm_args(corpus, tiny_lm, "--epochs", "3", "--patience", "0", "--seed", "2", "--checkpoint_dir",
-                    str(tmp_path / "ckpt"))
+    other = lm_args(
+        corpus, tiny_lm, "--epochs", "3", "--patience", "0", "--seed", "2", "--checkpoint_dir", str(tmp_path / "ckpt")
+    )
     with pytest.raises(SystemExit) as refused:
         lfd.main(other)
     assert refused.value.code == 2
@@ -342,11 +479,20 @@ def test_progress_in_a_file_is_a_line_every_few_percent_and_the_dev_scores_of_ea
     caplog.set_level(logging.INFO, logger=lfd.PROG)
     lfd.main(lm_args(corpus, tiny_lm, "--epochs", "2", "--batch_size", "4", "--verbose", "2"))
     lines = [record.getMessage() for record in caplog.records]
-    steps = [line for line in lines if re.fullmatch(r"epoch [12]/2, step \d+/18: loss \d+\.\d{4}, "
-                                                        r"\d+\.\d reviews/s, \d+:\d\d:\d\d left", line)]
+    steps = [
+        line
+        for line in lines
+        if re.fullmatch(
+            r"epoch [12]/2, step \d+/18: loss \d+\.\d{4}, "
+            r"\d+\.\d reviews/s, \d+:\d\d:\d\d left",
+            line,
+        )
+    ]
     assert len(steps) == 18  # 9 steps an epoch, a line at every 2% of them (and one a minute)
     assert steps[-1].startswith("epoch 2/2, step 18/18") and steps[-1].endswith("0:00:00 left")
-    epochs = [line for line in lines if re.fullmatch(r"epoch [12]/2: dev loss \d\.\d{4}, dev accuracy \d\.\d{4}", line)]
+    epochs = [
+        line for line in lines if re.fullmatch(r"epoch [12]/2: dev loss \d\.\d{4}, dev accuracy \d\.\d{4}", line)
+    ]
     assert [line[:9] for line in epochs] == ["epoch 1/2", "epoch 2/2"]
 
 
@@ -358,13 +504,16 @@ def test_progress_prints_no_raw_dicts_in_a_pipe(corpus, tiny_lm):
 
 def test_an_old_transformers_is_named_with_the_install_command(corpus, tiny_lm, monkeypatch, capsys):
     real = lfd.importlib.metadata.version
-    monkeypatch.setattr(lfd.importlib.metadata, "version", lambda name: "4.57.1" if name == "transformers" else real(name))
+    monkeypatch.setattr(
+        lfd.importlib.metadata, "version", lambda name: "4.57.1" if name == "transformers" else real(name)
+    )
     with pytest.raises(SystemExit) as stop:
         lfd.main(lm_args(corpus, tiny_lm))
     assert stop.value.code == 2
     assert capsys.readouterr().err.strip() == (
         "lfd_assignment3.py: error: --model lm needs transformers 5.0 or newer, found 4.57.1: "
-        "python -m pip install -U 'transformers>=5.0'")
+        "python -m pip install -U 'transformers>=5.0'"
+    )
 
 
 def test_a_mistyped_flag_gets_a_suggestion(capsys):

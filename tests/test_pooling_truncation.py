@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-
-import lfd_assignment3 as lfd
 from conftest import base_args
 from test_lm import lm_args, tiny_lm  # noqa: F401 (a fixture)
+
+import lfd_assignment3 as lfd
 
 
 @pytest.mark.parametrize("truncation, kept", [("head", "abcdefgh"), ("tail", "mnopqrst"), ("head_tail", "abopqrst")])
@@ -26,9 +26,20 @@ def lstm_and_its_outputs(pooling, padding="mask", bidirectional=False):
     LSTM layer's outputs at every step."""
     keras = lfd.import_keras("jax")
     keras.utils.set_random_seed(0)
-    config = {"max_seq_len": 6, "embedding_dim": 4, "padding": padding, "trainable_embeddings": True,
-              "dense_after_embedding": None, "lstm_layers": 1, "lstm_units": 3, "bidirectional": bidirectional,
-              "dropout": 0.0, "recurrent_dropout": 0.0, "output_dropout": 0.0, "pooling": pooling}
+    config = {
+        "max_seq_len": 6,
+        "embedding_dim": 4,
+        "padding": padding,
+        "trainable_embeddings": True,
+        "dense_after_embedding": None,
+        "lstm_layers": 1,
+        "lstm_units": 3,
+        "bidirectional": bidirectional,
+        "dropout": 0.0,
+        "recurrent_dropout": 0.0,
+        "output_dropout": 0.0,
+        "pooling": pooling,
+    }
     model = lfd.build_lstm_model(keras, config, 20, 3)
     lstm = model.get_layer("bidirectional_1" if bidirectional else "lstm_1")
     return model, keras.Model(model.inputs, lstm.output), keras.Model(model.inputs, model.layers[-2].output)
@@ -61,8 +72,11 @@ def test_last_pooling_is_the_final_state():
 
 def test_pooling_and_truncation_are_saved_and_restored(corpus):
     out = corpus["out"]
-    trained = lfd.main(base_args(corpus, "--pooling", "max", "--truncation", "tail", "--max_seq_len", "5",
-                                 "--save_model", str(out / "m")))
+    trained = lfd.main(
+        base_args(
+            corpus, "--pooling", "max", "--truncation", "tail", "--max_seq_len", "5", "--save_model", str(out / "m")
+        )
+    )
     loaded = lfd.main(["--load_model", str(out / "m"), "--dev_file", corpus["dev"], "--verbose", "0"])
     assert loaded["config"]["pooling"] == "max" and loaded["config"]["truncation"] == "tail"
     assert loaded["results"]["dev"] == trained["results"]["dev"]
@@ -72,11 +86,12 @@ def test_transformer_truncation_keeps_the_special_tokens_at_both_ends(corpus, ti
     import transformers
 
     tokenizer = transformers.AutoTokenizer.from_pretrained(tiny_lm)
-    texts = [("novel author chapter plot read page lens zoom photo flash").split()]
+    texts = [["novel", "author", "chapter", "plot", "read", "page", "lens", "zoom", "photo", "flash"]]
     full = tokenizer(" ".join(texts[0]))["input_ids"]
     for truncation, body in (("head", full[1:7]), ("tail", full[-7:-1]), ("head_tail", full[1:2] + full[-6:-1])):
-        classifier = lfd.LmClassifier(None, tokenizer, {"max_length": 8, "truncation": truncation, "lm_name": "x"},
-                                      "cpu", "fp32", 8)
+        classifier = lfd.LmClassifier(
+            None, tokenizer, {"max_length": 8, "truncation": truncation, "lm_name": "x"}, "cpu", "fp32", 8
+        )
         ids = classifier.encode(texts)["input_ids"][0]
         assert ids == full[:1] + body + full[-1:]
         assert classifier.encode(texts, pad=True)["input_ids"][0] == ids
@@ -84,8 +99,20 @@ def test_transformer_truncation_keeps_the_special_tokens_at_both_ends(corpus, ti
 
 def test_transformer_truncation_is_saved_and_restored(corpus, tiny_lm):  # noqa: F811
     out = corpus["out"]
-    trained = lfd.main(lm_args(corpus, tiny_lm, "--truncation", "head_tail", "--max_length", "8", "--epochs", "1",
-                               "--save_model", str(out / "lm")))
+    trained = lfd.main(
+        lm_args(
+            corpus,
+            tiny_lm,
+            "--truncation",
+            "head_tail",
+            "--max_length",
+            "8",
+            "--epochs",
+            "1",
+            "--save_model",
+            str(out / "lm"),
+        )
+    )
     loaded = lfd.main(["--load_model", str(out / "lm"), "--dev_file", corpus["dev"], "--verbose", "0"])
     assert trained["train"]["model_config"]["truncation"] == "head_tail"
     assert loaded["config"]["truncation"] == "head_tail"

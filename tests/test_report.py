@@ -10,7 +10,6 @@ import time
 
 import numpy as np
 import pytest
-
 from conftest import ROOT, embedding_table, write_corpus
 
 sys.path.insert(0, os.path.join(ROOT, "report"))
@@ -49,7 +48,7 @@ def test_killed_sweep_restarts_where_it_stopped(tmp_path):
     second = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert second.returncode == 0, second.stderr
     finished = lines(log)
-    assert len(finished) == 4 and finished[:len(done)] == done  # completed runs kept, none rerun
+    assert len(finished) == 4 and finished[: len(done)] == done  # completed runs kept, none rerun
     keys = [experiments.record_key(json.loads(line)) for line in finished]
     assert len(set(keys)) == 4
     assert "tiny, seed 1" not in second.stdout  # the first run was logged before the kill
@@ -77,11 +76,25 @@ def test_ensembles_load_the_members_a_saving_group_trained(tmp_path, monkeypatch
     monkeypatch.chdir(ROOT)
     monkeypatch.setattr(experiments, "SAVED_MODELS", str(tmp_path / "models"))
     unigrams, bigrams = ["--model", "tfidf", "--ngram_max", "1"], ["--model", "tfidf", "--ngram_max", "2"]
-    members = experiments.Group("members", "", lambda logs: [("uni", unigrams), ("bi", bigrams)], seeds=(1, 2),
-                                compare=None, save=True)
-    both = experiments.Group("both", "", lambda logs: [("uni + bi", [
-        "--load_model", experiments.saved_folder(unigrams, "{seed}"),
-        "--load_model", experiments.saved_folder(bigrams, "{seed}")])], seeds=(1, 2))
+    members = experiments.Group(
+        "members", "", lambda logs: [("uni", unigrams), ("bi", bigrams)], seeds=(1, 2), compare=None, save=True
+    )
+    both = experiments.Group(
+        "both",
+        "",
+        lambda logs: [
+            (
+                "uni + bi",
+                [
+                    "--load_model",
+                    experiments.saved_folder(unigrams, "{seed}"),
+                    "--load_model",
+                    experiments.saved_folder(bigrams, "{seed}"),
+                ],
+            )
+        ],
+        seeds=(1, 2),
+    )
     hashes = experiments.data_hashes(str(data))
 
     def run(group):
@@ -94,11 +107,27 @@ def test_ensembles_load_the_members_a_saving_group_trained(tmp_path, monkeypatch
     assert [record["family"] for record in records] == ["ensemble", "ensemble"]
     for seed, record in enumerate(records, start=1):  # each seed's ensemble averages that seed's members
         assert [os.path.basename(member["loaded_from"]) for member in record["train"]["members"]] == [
-            os.path.basename(experiments.saved_folder(flags, seed)) for flags in (unigrams, bigrams)]
+            os.path.basename(experiments.saved_folder(flags, seed)) for flags in (unigrams, bigrams)
+        ]
     assert run(members) == 0 and run(both) == 0  # all logged and saved: nothing runs again
-    seeds = experiments.Group("seeds", "", lambda logs: [("uni, seeds 1+2", [
-        "--load_model", experiments.saved_folder(unigrams, "1"), "--load_model", experiments.saved_folder(unigrams, "2"),
-        "--ensemble_weights", "fit"])], seeds=(1, 2))
+    seeds = experiments.Group(
+        "seeds",
+        "",
+        lambda logs: [
+            (
+                "uni, seeds 1+2",
+                [
+                    "--load_model",
+                    experiments.saved_folder(unigrams, "1"),
+                    "--load_model",
+                    experiments.saved_folder(unigrams, "2"),
+                    "--ensemble_weights",
+                    "fit",
+                ],
+            )
+        ],
+        seeds=(1, 2),
+    )
     assert run(seeds) == 1 and run(seeds) == 0  # the same saved models for every seed: one run
     record = json.loads(lines(results / "seeds.jsonl")[0])
     assert record["train"]["weights_from"].startswith("fitted on ") and len(record["train"]["weights"]) == 2
@@ -108,8 +137,20 @@ def test_ensembles_load_the_members_a_saving_group_trained(tmp_path, monkeypatch
 
 
 def test_flags_of_a_logged_run_ignore_paths_and_order():
-    one = ["x", "--train_file", "a/train.txt", "--verbose", "2", "--bidirectional", "--seed", "2",
-           "--embeddings", "a/glove.json", "--results_file", "r.jsonl"]
+    one = [
+        "x",
+        "--train_file",
+        "a/train.txt",
+        "--verbose",
+        "2",
+        "--bidirectional",
+        "--seed",
+        "2",
+        "--embeddings",
+        "a/glove.json",
+        "--results_file",
+        "r.jsonl",
+    ]
     two = ["x", "--seed", "2", "--results_file", "elsewhere.jsonl", "--bidirectional", "--train_file", "b/t.txt"]
     assert experiments.run_flags(one) == experiments.run_flags(two) == (("--bidirectional", None), ("--seed", "2"))
     assert experiments.run_flags(["x", "--embeddings", "none"]) == (("--embeddings", "none"),)
@@ -135,19 +176,41 @@ def test_holm_adjusts_each_p_by_its_rank_and_keeps_the_order():
 
 def test_each_comparison_is_corrected_within_its_question_and_over_the_paper():
     assert {group.name for group in experiments.GROUPS if group.compare and group.name != "smoke"} == set(
-        experiments.QUESTION_OF)  # every comparison answers one of the paper's questions
+        experiments.QUESTION_OF
+    )  # every comparison answers one of the paper's questions
     groups = [experiments.group_named(name) for name in ("embeddings", "systems", "seed_ensembles")]
     row = lambda p=None: ("row", [], [], {} if p is None else {"p": p})  # noqa: E731
-    rows_of = {"embeddings": [row(), row(0.01), row(0.04)], "systems": [row(), row(0.02), row(0.5)],
-               "seed_ensembles": [row(), row(0.03)]}
-    pairs_of = {"systems": {"1-2": {"p": 0.02, "delta": 0.1}, "1-3": {"p": 0.5, "delta": 0.0},
-                            "2-3": {"p": 0.001, "delta": -0.1}}}  # a group of every pair is corrected by its pairs
-    assert tables.adjust(groups, rows_of, pairs_of) == {"Q1 LSTM: the assignment's changes (dev)": 2,
-                                                        "Q5 the families compared (test)": 3, "Q6 ensembles (test)": 1}
-    adjusted = [(test["padj"], test["pglob"]) for test in [rows_of["embeddings"][1][3], rows_of["embeddings"][2][3],
-                *pairs_of["systems"].values(), rows_of["seed_ensembles"][1][3]]]
+    rows_of = {
+        "embeddings": [row(), row(0.01), row(0.04)],
+        "systems": [row(), row(0.02), row(0.5)],
+        "seed_ensembles": [row(), row(0.03)],
+    }
+    pairs_of = {
+        "systems": {
+            "1-2": {"p": 0.02, "delta": 0.1},
+            "1-3": {"p": 0.5, "delta": 0.0},
+            "2-3": {"p": 0.001, "delta": -0.1},
+        }
+    }  # a group of every pair is corrected by its pairs
+    assert tables.adjust(groups, rows_of, pairs_of) == {
+        "Q1 LSTM: the assignment's changes (dev)": 2,
+        "Q5 the families compared (test)": 3,
+        "Q6 ensembles (test)": 1,
+    }
+    adjusted = [
+        (test["padj"], test["pglob"])
+        for test in [
+            rows_of["embeddings"][1][3],
+            rows_of["embeddings"][2][3],
+            *pairs_of["systems"].values(),
+            rows_of["seed_ensembles"][1][3],
+        ]
+    ]
     assert np.allclose(adjusted, [(0.02, 0.05), (0.04, 0.09), (0.04, 0.08), (0.5, 0.5), (0.003, 0.006), (0.03, 0.09)])
-    assert [(summary["padj"], summary["pglob"]) for *_, summary in rows_of["systems"][1:]] == [adjusted[2], adjusted[3]]
+    assert [(summary["padj"], summary["pglob"]) for *_, summary in rows_of["systems"][1:]] == [
+        adjusted[2],
+        adjusted[3],
+    ]
     assert [tables.reference(groups[2], index) for index in (1, 2, 3, 4)] == [None, 1, None, 3]
     assert [tables.reference(groups[0], index) for index in (1, 2, 3)] == [None, 1, 1]
 
@@ -175,23 +238,52 @@ def fake_logs(tmp_path, accuracy_of):
     logs = experiments.Logs(str(results), hashes)
     lines_out = []
     for group in experiments.GROUPS:
-        if group.name in ("smoke", "combined_lr_batch", "final", "test", "systems", "pooling", "truncation",
-                          "lstm_ideas", "lstm_ideas_final", "lstm_new_lr_batch", "lstm_new_final",
-                          "lstm_new_test", "ensemble_members", "ensembles", "ensembles_test",
-                          "ensemble_pair_test", "mpnet_long", "mpnet_long_test", "seed_ensembles",
-                          "weighted_ensembles"):  # these build on the combined grid's runs
+        if group.name in (
+            "smoke",
+            "combined_lr_batch",
+            "final",
+            "test",
+            "systems",
+            "pooling",
+            "truncation",
+            "lstm_ideas",
+            "lstm_ideas_final",
+            "lstm_new_lr_batch",
+            "lstm_new_final",
+            "lstm_new_test",
+            "ensemble_members",
+            "ensembles",
+            "ensembles_test",
+            "ensemble_pair_test",
+            "mpnet_long",
+            "mpnet_long_test",
+            "seed_ensembles",
+            "weighted_ensembles",
+        ):  # these build on the combined grid's runs
             continue
         for _, flags in group.configs(logs):
             for seed in group.seeds:
                 correct = int(600 * accuracy_of(flags)) - seed  # seeds differ a little
                 predicted = np.where(np.arange(600) < correct, gold, (gold + 1) % 6)
                 keys = logs.hashes_for(flags, False)
-                lines_out.append(json.dumps({
-                    "command": ["lfd_assignment3.py", *flags, "--seed", str(seed)], "data_sha256": keys,
-                    "timestamp": "2026-11-30T00:00:00+00:00",
-                    "results": {"dev": {"accuracy": correct / 600, "macro_f1": correct / 600,
-                                        "gold": gold.tolist(), "predicted": predicted.tolist()}},
-                    "train": {"epochs_run": 5, "train_seconds": 10.0}}))
+                lines_out.append(
+                    json.dumps(
+                        {
+                            "command": ["lfd_assignment3.py", *flags, "--seed", str(seed)],
+                            "data_sha256": keys,
+                            "timestamp": "2026-11-30T00:00:00+00:00",
+                            "results": {
+                                "dev": {
+                                    "accuracy": correct / 600,
+                                    "macro_f1": correct / 600,
+                                    "gold": gold.tolist(),
+                                    "predicted": predicted.tolist(),
+                                }
+                            },
+                            "train": {"epochs_run": 5, "train_seconds": 10.0},
+                        }
+                    )
+                )
                 (results / "all.jsonl").write_text("\n".join(lines_out) + "\n")
                 logs = experiments.Logs(str(results), hashes)
     return logs
@@ -208,7 +300,8 @@ def test_the_combined_model_adopts_only_significant_improvements(tmp_path):
     assert experiments.baseline(logs) == ["--learning_rate", "3e-3", "--batch_size", "16"]
     assert experiments.adopted_changes(logs) == [
         ("bidirectional", "bidirectional", ["--bidirectional"]),
-        ("bidirectional_long", "200 tokens, bidirectional", ["--bidirectional"])]
+        ("bidirectional_long", "200 tokens, bidirectional", ["--bidirectional"]),
+    ]
     assert experiments.combined_flags(logs) == ["--bidirectional"]
     grid = experiments.combined_grid(logs)
     assert len(grid) == 6 and all(flags[0] == "--bidirectional" for _, flags in grid)
@@ -233,8 +326,12 @@ def test_a_torn_last_log_line_is_skipped_and_a_torn_earlier_one_is_an_error(tmp_
 
 def test_a_test_run_is_not_found_where_no_test_file_was_hashed(tmp_path):
     hashes = {"train_file": "t" * 64, "dev_file": "d" * 64, "embeddings": "e" * 64}
-    record = {"command": ["lfd_assignment3.py", "--bidirectional", "--seed", "1"], "data_sha256": hashes,
-              "timestamp": "2026-11-30T00:00:00+00:00", "results": {"dev": {"accuracy": 0.5}}}
+    record = {
+        "command": ["lfd_assignment3.py", "--bidirectional", "--seed", "1"],
+        "data_sha256": hashes,
+        "timestamp": "2026-11-30T00:00:00+00:00",
+        "results": {"dev": {"accuracy": 0.5}},
+    }
     (tmp_path / "g.jsonl").write_text(json.dumps(record) + "\n")
     logs = experiments.Logs(str(tmp_path), hashes)
     assert logs.find(["--bidirectional"], 1) is not None
@@ -251,12 +348,20 @@ def test_language_model_tuning_keeps_each_steps_best_and_reuses_its_runs(tmp_pat
     lengths = experiments.lm_length_grid(logs)
     assert (f"{experiments.LM_DEFAULTS['--max_length']} tokens", recipe) in lengths  # the recipe is not rerun
     rates = experiments.lm_rate_grid(logs)
-    assert all(flags[:len(recipe) + 2] == recipe + ["--max_length", "256"] for _, flags in rates)
+    assert all(flags[: len(recipe) + 2] == recipe + ["--max_length", "256"] for _, flags in rates)
     assert ("lr 5e-5", recipe + ["--max_length", "256"]) in rates  # the default rate: the step before, as is
     tuned = experiments.lm_final_rows(logs)
     assert tuned[0][0] == "tuned MiniLM" and tuned[1][1] == recipe
-    assert tuned[0][1] == recipe + ["--max_length", "256", "--learning_rate", "1e-4", "--lr_scheduler_type", "cosine",
-                                    "--warmup_ratio", "0.1"]
+    assert tuned[0][1] == recipe + [
+        "--max_length",
+        "256",
+        "--learning_rate",
+        "1e-4",
+        "--lr_scheduler_type",
+        "cosine",
+        "--warmup_ratio",
+        "0.1",
+    ]
 
 
 def test_transformer_runs_are_known_by_checkpoint_name_and_read_no_vectors():
@@ -277,8 +382,21 @@ def test_results_from_another_machine_are_merged_once(tmp_path):
     import merge_results
 
     def record(seed, device):
-        return json.dumps({"command": ["lfd_assignment3.py", "--model", "lm", "--lm_name", "x/all-MiniLM-L6-v2",
-                                       "--seed", str(seed)], "data_sha256": {"train_file": "t"}, "device": device})
+        return json.dumps(
+            {
+                "command": [
+                    "lfd_assignment3.py",
+                    "--model",
+                    "lm",
+                    "--lm_name",
+                    "x/all-MiniLM-L6-v2",
+                    "--seed",
+                    str(seed),
+                ],
+                "data_sha256": {"train_file": "t"},
+                "device": device,
+            }
+        )
 
     here, there = tmp_path / "here", tmp_path / "there"
     here.mkdir()
@@ -297,22 +415,36 @@ def test_tables_say_where_each_run_trained():
     cpu = {"family": "lm", "device": "cpu (1 threads)", "train": {"precision": "fp32"}}
     assert tables.trained_on(gpu) == ("PyTorch bf16 on an NVIDIA H100 80GB HBM3", True, None)
     assert tables.trained_on(cpu) == ("PyTorch fp32 on 1 CPU thread(s)", False, 1)
-    for flags, said in ((["avx512_bf16", "amx_bf16"], " with native bf16 (avx512_bf16, amx_bf16)"), ([], " without native bf16")):
+    for flags, said in (
+        (["avx512_bf16", "amx_bf16"], " with native bf16 (avx512_bf16, amx_bf16)"),
+        ([], " without native bf16"),
+    ):
         logged = {**cpu, "train": {"precision": "fp32", "cpu_bf16_flags": flags}}
         assert tables.trained_on(logged) == ("PyTorch fp32 on 1 CPU thread(s)" + said, False, 1)
     group = experiments.group_named("lm_batch")
 
     def caption_of(*records):
-        rows = [("row", [], [], {"family": "lm", "where": {tables.trained_on(r)}, "run_seconds": 1.0,
-                                 "second_round": False}) for r in records]
+        rows = [
+            (
+                "row",
+                [],
+                [],
+                {"family": "lm", "where": {tables.trained_on(r)}, "run_seconds": 1.0, "second_round": False},
+            )
+            for r in records
+        ]
         return tables.caption(group, rows)
 
     assert "trained with PyTorch bf16 on an NVIDIA H100 80GB HBM3." in caption_of(gpu)
     assert "PyTorch bf16 on an NVIDIA H100 80GB HBM3, PyTorch fp32 on 1 CPU thread(s)" in caption_of(gpu, cpu)
     assert "compare across hardware and precision, their times not at all" in caption_of(gpu, cpu)
     assert "across hardware" not in caption_of(gpu) and "across hardware" not in caption_of(cpu)
-    loaded = ("row", [], [], {"family": "ensemble", "where": {("", False, None)}, "run_seconds": None,
-                              "second_round": True})
+    loaded = (
+        "row",
+        [],
+        [],
+        {"family": "ensemble", "where": {("", False, None)}, "run_seconds": None, "second_round": True},
+    )
     assert "nothing trained" in tables.caption(group, [loaded])
     assert "second round" in tables.caption(group, [loaded]) and "second round" not in caption_of(gpu)
 
@@ -320,7 +452,12 @@ def test_tables_say_where_each_run_trained():
 def test_groups_declare_their_tables_as_data():
     assert tables.columns(experiments.group_named("lr_batch"))[-1] == ("s/run", "seconds")  # no comparison
     assert [name for name, _ in tables.columns(experiments.group_named("lm_models"))][-5:] == [
-        "s/run", "Δ acc", "p", "p question", "p all"]
+        "s/run",
+        "Δ acc",
+        "p",
+        "p question",
+        "p all",
+    ]
     for wrong in ({"compare": "all"}, {"extras": ("errors", "curve")}):
         try:
             experiments.Group("x", "X", lambda logs: [], **wrong)

@@ -4,18 +4,17 @@ bounds and the leftovers are in test_reliability.py (B, C and E)."""
 
 import json
 import os
+import pathlib
 import signal
 import subprocess
 import sys
 import time
 
 import pytest
-
-import lfd_assignment3 as lfd
 from conftest import base_args
 from test_cli import SCRIPT
-from test_reliability import copy_model, data, fails, load, main, resign, saved, saved_lm, saved_lstm  # noqa: F401
 from test_lm import tiny_lm  # noqa: F401 (a fixture)
+from test_reliability import copy_model, data, fails, load, main, resign, saved, saved_lm, saved_lstm  # noqa: F401
 
 
 def tree(folder):
@@ -25,7 +24,7 @@ def tree(folder):
         for name in [".", *dirs, *files]:
             path = os.path.join(root, name)
             info = os.lstat(path)
-            content = open(path, "rb").read() if os.path.isfile(path) else None
+            content = pathlib.Path(path).read_bytes() if os.path.isfile(path) else None
             entries[os.path.relpath(path, folder)] = (content, info.st_mode, info.st_mtime_ns)
     return entries
 
@@ -63,8 +62,12 @@ def test_a_model_swapped_while_it_loads_is_refused_or_is_the_model_that_was_chec
     other = tmp_path / "other"
     main(["--model", "tfidf", "--train_file", data["dev"], "--dev_file", data["dev"], "--save_model", other])
     script = SWAP_DURING_LOAD.format(root=os.path.dirname(SCRIPT), model=str(model), other=str(other), after=after)
-    result = subprocess.run([sys.executable, "-c", script, *map(str, load(model, data)), "--results_file",
-                             str(tmp_path / "r.jsonl")], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", script, *map(str, load(model, data)), "--results_file", str(tmp_path / "r.jsonl")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if after == "lfd_config.json":  # linear.npz, read next, is the other model's
         assert result.returncode == 2 and "linear.npz has changed since the model was saved" in result.stderr
         return
@@ -105,8 +108,15 @@ INCONSISTENT = {  # family, edit of the files, edit of the config, the one-line 
 
 
 @pytest.mark.parametrize("case", sorted(INCONSISTENT))
-def test_a_re_signed_model_whose_parts_disagree_is_refused(capsys, data, saved, saved_lstm, saved_lm, tmp_path,  # noqa: F811
-                                                         case):
+def test_a_re_signed_model_whose_parts_disagree_is_refused(
+    capsys,
+    data,
+    saved,
+    saved_lstm,
+    saved_lm,
+    tmp_path,  # noqa: F811
+    case,
+):
     family, edit_files, edit_config, reason = INCONSISTENT[case]
     model = copy_model(saved / family, tmp_path)
     if edit_files:
@@ -119,16 +129,31 @@ def start_lstm(data, backend, tmp_path):
     """A long LSTM training on `backend`, with a record and a model to write, in a process of its own, once its first
     epoch has begun."""
     corpus = {"train": data["train"], "dev": data["dev"], "emb_json": "none"}
-    argv = base_args(corpus, "--epochs", "1000", "--patience", "0", "--backend", backend, "--verbose", "2",
-                     "--results_file", str(tmp_path / "r.jsonl"), "--save_model", str(tmp_path / "m"))
-    process = subprocess.Popen([sys.executable, SCRIPT, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+    argv = base_args(
+        corpus,
+        "--epochs",
+        "1000",
+        "--patience",
+        "0",
+        "--backend",
+        backend,
+        "--verbose",
+        "2",
+        "--results_file",
+        str(tmp_path / "r.jsonl"),
+        "--save_model",
+        str(tmp_path / "m"),
+    )
+    process = subprocess.Popen(
+        [sys.executable, SCRIPT, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     while not process.stdout.readline().startswith("Epoch 1/"):
         assert process.poll() is None, process.stderr.read()
     time.sleep(0.5)
     return process
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_during_an_lstm_epoch_on_jax_exits_cleanly(data, tmp_path, stop, status):
     process = start_lstm(data, "jax", tmp_path)

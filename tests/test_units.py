@@ -5,9 +5,9 @@ import os
 
 import numpy as np
 import pytest
+from conftest import embedding_table
 
 import lfd_assignment3 as lfd
-from conftest import embedding_table
 
 
 def test_read_corpus_category_and_sentiment(corpus):
@@ -29,7 +29,21 @@ def test_read_corpus_keeps_tokenization(tmp_path):
 
 def test_tokenize_raw_text_like_the_corpus():
     assert lfd.tokenize("I didn't like it. It's GREAT, (really)!") == [
-        "i", "did", "n't", "like", "it", ".", "it", "'s", "great", ",", "(", "really", ")", "!"]
+        "i",
+        "did",
+        "n't",
+        "like",
+        "it",
+        ".",
+        "it",
+        "'s",
+        "great",
+        ",",
+        "(",
+        "really",
+        ")",
+        "!",
+    ]
     tokenized = "i did n't like it . it 's great , really !"
     assert lfd.tokenize(tokenized) == tokenized.split()
 
@@ -42,8 +56,18 @@ def test_malformed_line_names_file_and_line(tmp_path):
 
 
 def test_labels_fit_on_train_only(corpus, tmp_path):
-    args = lfd.build_parser().parse_args(["--train_file", corpus["train"], "--dev_file", corpus["dev"],
-                                          "--test_file", corpus["test"], "--max_train_samples", "5"])
+    args = lfd.build_parser().parse_args(
+        [
+            "--train_file",
+            corpus["train"],
+            "--dev_file",
+            corpus["dev"],
+            "--test_file",
+            corpus["test"],
+            "--max_train_samples",
+            "5",
+        ]
+    )
     data = lfd.read_data(args)
     assert data.label_order == sorted(set(data.splits["train"].labels))
     assert len(data.splits["train"].ids) == 5
@@ -71,19 +95,22 @@ def test_read_embeddings_formats_agree(corpus, key):
     np.testing.assert_allclose(vectors[3], table[words[3]], rtol=1e-6)
 
 
-@pytest.mark.parametrize("content, message", [
-    ('{"a": [1, 2], "b": [1, 2, 3]}', "'b': 3 dimensions, expected 2"),
-    ('{"a": [1, "x"]}', "not a list of numbers"),
-    ('{"a": [1, 2]', "not valid JSON"),
-    ('[1, 2]', "expected a JSON object"),
-    ("a 1 2\nb 1 2 3\n", "line 2: 3 dimensions, expected 2"),
-    ("2 3\na 1 2\nb 1 2\n", "line 2: 2 dimensions, expected 3"),  # word2vec header disagrees
-    ('{"a": [1, NaN]}', "NaN or infinite"),
-    ('{"a": [true, false]}', "not a list of numbers"),
-    ("a 1\nb\n", "line 2: 0 dimensions, expected 1"),
-    ("this is not a vector file\n", "neither JSON nor 'word v1 ... vn' text"),
-    ("", "no word vectors"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('{"a": [1, 2], "b": [1, 2, 3]}', "'b': 3 dimensions, expected 2"),
+        ('{"a": [1, "x"]}', "not a list of numbers"),
+        ('{"a": [1, 2]', "not valid JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        ("a 1 2\nb 1 2 3\n", "line 2: 3 dimensions, expected 2"),
+        ("2 3\na 1 2\nb 1 2\n", "line 2: 2 dimensions, expected 3"),  # word2vec header disagrees
+        ('{"a": [1, NaN]}', "NaN or infinite"),
+        ('{"a": [true, false]}', "not a list of numbers"),
+        ("a 1\nb\n", "line 2: 0 dimensions, expected 1"),
+        ("this is not a vector file\n", "neither JSON nor 'word v1 ... vn' text"),
+        ("", "no word vectors"),
+    ],
+)
 def test_bad_embedding_files(tmp_path, content, message):
     path = tmp_path / "emb"
     path.write_text(content, encoding="utf-8")
