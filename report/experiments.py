@@ -38,8 +38,17 @@ SEEDS = (1, 2, 3)
 DATA_FILES = {"--train_file": "train.txt", "--dev_file": "dev.txt", "--embeddings": "glove_reviews.json"}
 TEST_FILE = "test.txt"
 # Flags that name files or only change printing: not part of what a run is.
-PATH_FLAGS = {"--train_file", "--dev_file", "--test_file", "--results_file", "--predictions_file",
-              "--confusion_png", "--save_model", "--checkpoint_dir", "--verbose"}
+PATH_FLAGS = {
+    "--train_file",
+    "--dev_file",
+    "--test_file",
+    "--results_file",
+    "--predictions_file",
+    "--confusion_png",
+    "--save_model",
+    "--checkpoint_dir",
+    "--verbose",
+}
 ALWAYS = ["--verbose", "2"]
 POLL_SECONDS = 5  # how often a sharded runner looks again for the results a waiting group needs
 
@@ -90,7 +99,7 @@ def read_logs(results_dir):
         for number, line in enumerate(lines):
             try:
                 if line.strip():
-                    records.append({**json.loads(line), "group": name[:-len(".jsonl")]})
+                    records.append({**json.loads(line), "group": name[: -len(".jsonl")]})
             except json.JSONDecodeError:
                 if number < len(lines) - 1:  # only the last line may be torn (by a crash): that run is not logged
                     raise
@@ -113,9 +122,13 @@ def as_flags(pairs):
 
 def run_flags(command):
     """A logged command's flags, file paths and printing aside (a checkpoint or saved model by its folder's name)."""
-    return tuple(sorted((flag, os.path.basename(value.rstrip("/")) if flag in ("--lm_name", "--load_model") else value)
-                        for flag, value in as_pairs(list(command[1:]))
-                        if flag not in PATH_FLAGS and not (flag == "--embeddings" and value.lower() != "none")))
+    return tuple(
+        sorted(
+            (flag, os.path.basename(value.rstrip("/")) if flag in ("--lm_name", "--load_model") else value)
+            for flag, value in as_pairs(list(command[1:]))
+            if flag not in PATH_FLAGS and not (flag == "--embeddings" and value.lower() != "none")
+        )
+    )
 
 
 def record_key(record):
@@ -125,7 +138,10 @@ def record_key(record):
 
 def reads_no_vectors(flags):
     """Runs of saved models, and of the families without --embeddings, read no word-vector file."""
-    return "--load_model" in flags or "embeddings" not in lfd.family_flags(dict(as_pairs(flags)).get("--model", "lstm"))
+    if "--load_model" in flags:
+        return True
+    family = dict(as_pairs(flags)).get("--model", "lstm")
+    return "embeddings" not in lfd.family_flags(family)
 
 
 def saved_folder(flags, seed):
@@ -166,8 +182,8 @@ class Logs:
         if test and "test_file" not in self.hashes:
             return None  # no test file hashed (none given, or none logged yet): no test run can match
         flags = seeded(flags, seed)
-        return self.by_key.get(record_key({"command": ["x", *flags, "--seed", str(seed)],
-                                            "data_sha256": self.hashes_for(flags, test)}))
+        wanted = {"command": ["x", *flags, "--seed", str(seed)], "data_sha256": self.hashes_for(flags, test)}
+        return self.by_key.get(record_key(wanted))
 
     def hashes_for(self, flags, test):
         read = {"dev_file"} if "--load_model" in flags else {"train_file", "dev_file"}  # a saved model is not trained
@@ -226,23 +242,35 @@ def replaced(flags, extra):
 LEARNING_RATES, BATCH_SIZES = ("3e-4", "1e-3", "3e-3"), ("16", "32", "64")
 COMBINED_RATES, COMBINED_BATCHES = ("1e-3", "3e-3", "1e-2"), ("16", "32")
 # Each optimizer's own learning-rate grid: plain SGD needs far larger steps than Adam.
-OPTIMIZER_GRIDS = {"sgd": ([], ("0.03", "0.1", "0.3")),
-                   "sgd + momentum 0.9": (["--momentum", "0.9"], ("0.01", "0.03", "0.1")),
-                   "adam": ([], LEARNING_RATES), "adamw": ([], LEARNING_RATES), "rmsprop": ([], LEARNING_RATES),
-                   "adagrad": ([], ("0.01", "0.03", "0.1")), "nadam": ([], LEARNING_RATES)}
+OPTIMIZER_GRIDS = {
+    "sgd": ([], ("0.03", "0.1", "0.3")),
+    "sgd + momentum 0.9": (["--momentum", "0.9"], ("0.01", "0.03", "0.1")),
+    "adam": ([], LEARNING_RATES),
+    "adamw": ([], LEARNING_RATES),
+    "rmsprop": ([], LEARNING_RATES),
+    "adagrad": ([], ("0.01", "0.03", "0.1")),
+    "nadam": ([], LEARNING_RATES),
+}
 # The one-change-at-a-time groups whose significant winners the combined model adopts.
 FACTORS = ("embeddings", "bidirectional", "max_seq_len", "bidirectional_long", "dropout", "layers", "optimizers")
 ALPHA = 0.05
 # One seed each, on the selected LSTM with its better pooling and truncation: capacity, length, regularisation.
-IDEAS = [("bidirectional", ["--bidirectional"]), ("400 tokens", ["--max_seq_len", "400"]),
-         ("256 units", ["--lstm_units", "256"]), ("output dropout 0.3", ["--output_dropout", "0.3"]),
-         ("dropout 0.2", ["--dropout", "0.2"]),
-         ("bidirectional, 400 tokens", ["--bidirectional", "--max_seq_len", "400"])]
+IDEAS = [
+    ("bidirectional", ["--bidirectional"]),
+    ("400 tokens", ["--max_seq_len", "400"]),
+    ("256 units", ["--lstm_units", "256"]),
+    ("output dropout 0.3", ["--output_dropout", "0.3"]),
+    ("dropout 0.2", ["--dropout", "0.2"]),
+    ("bidirectional, 400 tokens", ["--bidirectional", "--max_seq_len", "400"]),
+]
 
 
 def lr_batch_grid(logs):
-    return [(f"lr {lr}, batch {bs}", ["--learning_rate", lr, "--batch_size", bs])
-            for lr in LEARNING_RATES for bs in BATCH_SIZES]
+    return [
+        (f"lr {lr}, batch {bs}", ["--learning_rate", lr, "--batch_size", bs])
+        for lr in LEARNING_RATES
+        for bs in BATCH_SIZES
+    ]
 
 
 def baseline(logs):
@@ -252,17 +280,26 @@ def baseline(logs):
 
 def variants(reference_label, rows, common=()):
     """Rows that change the baseline: [(label, extra flags)] -> [(label, flags)], baseline first."""
+
     def configs(logs):
         base = baseline(logs) + list(common)
         return [(reference_label, base)] + [(label, base + extra) for label, extra in rows]
+
     return configs
 
 
 def optimizer_grid(logs):
     base = without(baseline(logs), "--learning_rate")
-    return [(f"{name}, lr {lr}", base + (["--optimizer", name.split()[0]] if name != "adam" else [])  # the default
-             + [*extra, "--learning_rate", lr])
-            for name, (extra, rates) in OPTIMIZER_GRIDS.items() for lr in rates]
+    return [
+        (
+            f"{name}, lr {lr}",
+            base
+            + (["--optimizer", name.split()[0]] if name != "adam" else [])  # the default
+            + [*extra, "--learning_rate", lr],
+        )
+        for name, (extra, rates) in OPTIMIZER_GRIDS.items()
+        for lr in rates
+    ]
 
 
 def optimizer_best(logs):
@@ -272,7 +309,7 @@ def optimizer_best(logs):
         flags = best_row(logs, [(label, flags) for label, flags in grid if label.startswith(name + ",")])[1]
         rows.append((f"{name}, lr {flags[flags.index('--learning_rate') + 1]}", flags))
     adam = list(OPTIMIZER_GRIDS).index("adam")
-    return [rows[adam]] + rows[:adam] + rows[adam + 1:]
+    return [rows[adam]] + rows[:adam] + rows[adam + 1 :]
 
 
 def adopted_changes(logs):
@@ -305,8 +342,11 @@ def combined_flags(logs):
 def combined_grid(logs):
     base = combined_flags(logs)
     # 1e-2 because 3e-3, the largest rate of the earlier grids, was best in them; batch 64, never best, gives way.
-    return [(f"combined, lr {lr}, batch {bs}", base + ["--learning_rate", lr, "--batch_size", bs])
-            for lr in COMBINED_RATES for bs in COMBINED_BATCHES]
+    return [
+        (f"combined, lr {lr}, batch {bs}", base + ["--learning_rate", lr, "--batch_size", bs])
+        for lr in COMBINED_RATES
+        for bs in COMBINED_BATCHES
+    ]
 
 
 def final_rows(logs):
@@ -324,16 +364,22 @@ def test_rows(logs):
         label, flags = configs[int(np.argmax(scores))]
         singles.append((max(scores), label, flags))
     singles.sort(key=lambda row: -row[0])
-    return final_rows(logs) + [("LSTM baseline", baseline(logs))] + [(f"LSTM, {label}", flags)
-                                                                     for _, label, flags in singles[:3]]
+    return (
+        final_rows(logs)
+        + [("LSTM baseline", baseline(logs))]
+        + [(f"LSTM, {label}", flags) for _, label, flags in singles[:3]]
+    )
 
 
 def selected_variants(flag, values):
     """The selected LSTM (first row) against itself with `flag` set to each value: one idea beyond the
     assignment's list, measured on the model it would change."""
+
     def configs(logs):
-        (label, flags), = final_rows(logs)
-        return [(f"selected LSTM: {label}", flags)] + [(f"{flag[2:]} {value}", flags + [flag, value]) for value in values]
+        ((label, flags),) = final_rows(logs)
+        changed = [(f"{flag[2:]} {value}", flags + [flag, value]) for value in values]
+        return [(f"selected LSTM: {label}", flags)] + changed
+
     return configs
 
 
@@ -342,16 +388,16 @@ def ideas_grid(logs):
     reference = final_rows(logs)[0][1]
     pooling = best_row(logs, selected_variants("--pooling", ("max", "mean"))(logs), SEEDS)[1]
     truncation = best_row(logs, selected_variants("--truncation", ("tail", "head_tail"))(logs), SEEDS)[1]
-    base = pooling + truncation[len(reference):]
-    extra = " ".join(base[len(reference):]).replace("--", "") or "as it was"
+    base = pooling + truncation[len(reference) :]
+    extra = " ".join(base[len(reference) :]).replace("--", "") or "as it was"
     return [(f"selected LSTM, {extra}", base)] + [(label, replaced(base, extra)) for label, extra in IDEAS]
 
 
 def ideas_final_rows(logs):
     """The best of the ideas (three seeds) against the selected LSTM and the linear baseline, on dev."""
     label, flags = best_row(logs, ideas_grid(logs))
-    return ([(f"new LSTM: {label}", flags), ("selected LSTM", final_rows(logs)[0][1])]
-            + [(f"linear baseline: {label}", flags) for label, flags in tfidf_rows(logs)])
+    linear = [(f"linear baseline: {label}", flags) for label, flags in tfidf_rows(logs)]
+    return [(f"new LSTM: {label}", flags), ("selected LSTM", final_rows(logs)[0][1])] + linear
 
 
 def new_lstm(logs):
@@ -364,16 +410,22 @@ NEW_RATES, NEW_BATCHES = ("1e-3", "3e-3"), ("16", "32", "64")
 
 def new_lr_batch_grid(logs):
     flags = new_lstm(logs)
-    return [(f"learning rate {rate}, batch {batch}", replaced(flags, ["--learning_rate", rate, "--batch_size", batch]))
-            for rate in NEW_RATES for batch in NEW_BATCHES]
+    return [
+        (f"learning rate {rate}, batch {batch}", replaced(flags, ["--learning_rate", rate, "--batch_size", batch]))
+        for rate in NEW_RATES
+        for batch in NEW_BATCHES
+    ]
 
 
 def new_final_rows(logs):
     """The new LSTM at its re-tuned learning rate and batch size against it before, and the linear baseline."""
     label, tuned = best_row(logs, new_lr_batch_grid(logs))
-    (linear_label, linear_flags), = tfidf_rows(logs)
-    return [(f"new LSTM, {label}", tuned), ("new LSTM", new_lstm(logs)),
-            (f"linear baseline: {linear_label}", linear_flags)]
+    ((linear_label, linear_flags),) = tfidf_rows(logs)
+    return [
+        (f"new LSTM, {label}", tuned),
+        ("new LSTM", new_lstm(logs)),
+        (f"linear baseline: {linear_label}", linear_flags),
+    ]
 
 
 def new_test_rows(logs):
@@ -383,67 +435,160 @@ def new_test_rows(logs):
     return [best_row(logs, [tuned, before], SEEDS), ("selected LSTM", final_rows(logs)[0][1]), linear]
 
 
+TINY = ["--lstm_units", "4", "--epochs", "1", "--max_seq_len", "10"]  # the smoke group's LSTM: seconds a run
+
 GROUPS = [
-    Group("smoke", "A seconds-long check of the runner (tests and CI)",
-          lambda logs: [("tiny", ["--lstm_units", "4", "--epochs", "1", "--max_seq_len", "10"]),
-                        ("tiny, sgd", ["--lstm_units", "4", "--epochs", "1", "--max_seq_len", "10",
-                                       "--optimizer", "sgd", "--learning_rate", "0.1"])], seeds=(1, 2)),
-    Group("lr_batch", "Learning rate and batch size of the one-layer LSTM (coarse grid, one seed)",
-          lr_batch_grid, seeds=(1,), compare=None),
-    Group("baseline", "The chosen baseline over three seeds", lambda logs: [("LSTM baseline", baseline(logs))],
-          compare=None),
-    Group("embeddings", "Pretrained embeddings: none (random), GloVe frozen, GloVe trainable; "
-          "with and without a dense layer after the embedding",
-          variants("GloVe frozen (baseline)", [
-              ("GloVe frozen + dense 100", ["--dense_after_embedding", "100"]),
-              ("GloVe trainable", ["--trainable_embeddings"]),
-              ("GloVe trainable + dense 100", ["--trainable_embeddings", "--dense_after_embedding", "100"]),
-              ("random, trainable", ["--embeddings", "none", "--embedding_dim", "50"]),
-              ("random, trainable + dense 100", ["--embeddings", "none", "--embedding_dim", "50",
-                                                 "--dense_after_embedding", "100"])])),
-    Group("bidirectional", "Bidirectional versus unidirectional",
-          variants("unidirectional (baseline)", [("bidirectional", ["--bidirectional"])])),
-    Group("max_seq_len", "Tokens kept per review",
-          variants("50 tokens (baseline)", [(f"{n} tokens", ["--max_seq_len", str(n)]) for n in (100, 200, 400)])),
-    Group("bidirectional_long", "Bidirectional versus unidirectional when reading 200 tokens",
-          variants("200 tokens, unidirectional", [("200 tokens, bidirectional", ["--bidirectional"])],
-                   common=["--max_seq_len", "200"])),
-    Group("dropout", "Dropout on the LSTM inputs versus recurrent dropout on its state",
-          variants("no dropout (baseline)", [
-              ("dropout 0.2", ["--dropout", "0.2"]), ("dropout 0.5", ["--dropout", "0.5"]),
-              ("recurrent dropout 0.2", ["--recurrent_dropout", "0.2"]),
-              ("recurrent dropout 0.5", ["--recurrent_dropout", "0.5"])])),
-    Group("layers", "Stacked LSTM layers",
-          variants("1 layer (baseline)", [(f"{n} layers", ["--lstm_layers", str(n)]) for n in (2, 3)])),
-    Group("padding", "Padding at the end with a mask versus padding at the start without one",
-          variants("end-padded, masked (baseline)", [("start-padded, no mask", ["--padding", "pre"])])),
-    Group("optimizer_lr", "Each optimizer's learning rate (coarse grid, one seed)",
-          optimizer_grid, seeds=(1,), compare=None),
+    Group(
+        "smoke",
+        "A seconds-long check of the runner (tests and CI)",
+        lambda logs: [("tiny", TINY), ("tiny, sgd", TINY + ["--optimizer", "sgd", "--learning_rate", "0.1"])],
+        seeds=(1, 2),
+    ),
+    Group(
+        "lr_batch",
+        "Learning rate and batch size of the one-layer LSTM (coarse grid, one seed)",
+        lr_batch_grid,
+        seeds=(1,),
+        compare=None,
+    ),
+    Group(
+        "baseline",
+        "The chosen baseline over three seeds",
+        lambda logs: [("LSTM baseline", baseline(logs))],
+        compare=None,
+    ),
+    Group(
+        "embeddings",
+        "Pretrained embeddings: none (random), GloVe frozen, GloVe trainable; "
+        "with and without a dense layer after the embedding",
+        variants(
+            "GloVe frozen (baseline)",
+            [
+                ("GloVe frozen + dense 100", ["--dense_after_embedding", "100"]),
+                ("GloVe trainable", ["--trainable_embeddings"]),
+                ("GloVe trainable + dense 100", ["--trainable_embeddings", "--dense_after_embedding", "100"]),
+                ("random, trainable", ["--embeddings", "none", "--embedding_dim", "50"]),
+                (
+                    "random, trainable + dense 100",
+                    ["--embeddings", "none", "--embedding_dim", "50", "--dense_after_embedding", "100"],
+                ),
+            ],
+        ),
+    ),
+    Group(
+        "bidirectional",
+        "Bidirectional versus unidirectional",
+        variants("unidirectional (baseline)", [("bidirectional", ["--bidirectional"])]),
+    ),
+    Group(
+        "max_seq_len",
+        "Tokens kept per review",
+        variants("50 tokens (baseline)", [(f"{n} tokens", ["--max_seq_len", str(n)]) for n in (100, 200, 400)]),
+    ),
+    Group(
+        "bidirectional_long",
+        "Bidirectional versus unidirectional when reading 200 tokens",
+        variants(
+            "200 tokens, unidirectional",
+            [("200 tokens, bidirectional", ["--bidirectional"])],
+            common=["--max_seq_len", "200"],
+        ),
+    ),
+    Group(
+        "dropout",
+        "Dropout on the LSTM inputs versus recurrent dropout on its state",
+        variants(
+            "no dropout (baseline)",
+            [
+                ("dropout 0.2", ["--dropout", "0.2"]),
+                ("dropout 0.5", ["--dropout", "0.5"]),
+                ("recurrent dropout 0.2", ["--recurrent_dropout", "0.2"]),
+                ("recurrent dropout 0.5", ["--recurrent_dropout", "0.5"]),
+            ],
+        ),
+    ),
+    Group(
+        "layers",
+        "Stacked LSTM layers",
+        variants("1 layer (baseline)", [(f"{n} layers", ["--lstm_layers", str(n)]) for n in (2, 3)]),
+    ),
+    Group(
+        "padding",
+        "Padding at the end with a mask versus padding at the start without one",
+        variants("end-padded, masked (baseline)", [("start-padded, no mask", ["--padding", "pre"])]),
+    ),
+    Group(
+        "optimizer_lr",
+        "Each optimizer's learning rate (coarse grid, one seed)",
+        optimizer_grid,
+        seeds=(1,),
+        compare=None,
+    ),
     Group("optimizers", "Optimizers, each at its own best learning rate", optimizer_best),
-    Group("dropout_speed", "Seconds per epoch without dropout, with dropout and with recurrent dropout "
-          "(4 epochs, no early stopping)",
-          variants("no dropout", [("dropout 0.2", ["--dropout", "0.2"]),
-                                  ("recurrent dropout 0.2", ["--recurrent_dropout", "0.2"])],
-                   common=["--epochs", "4", "--patience", "0"]), seeds=(1,), compare=None, alone=True),
-    Group("combined_lr_batch", "The adopted improvements combined: learning rate and batch size re-tuned "
-          "(one seed)", combined_grid, seeds=(1,), compare=None),
-    Group("final", "The selected LSTM over three seeds", final_rows, compare=None, predictions=True,
-          extras=("errors",)),
+    Group(
+        "dropout_speed",
+        "Seconds per epoch without dropout, with dropout and with recurrent dropout (4 epochs, no early stopping)",
+        variants(
+            "no dropout",
+            [("dropout 0.2", ["--dropout", "0.2"]), ("recurrent dropout 0.2", ["--recurrent_dropout", "0.2"])],
+            common=["--epochs", "4", "--patience", "0"],
+        ),
+        seeds=(1,),
+        compare=None,
+        alone=True,
+    ),
+    Group(
+        "combined_lr_batch",
+        "The adopted improvements combined: learning rate and batch size re-tuned (one seed)",
+        combined_grid,
+        seeds=(1,),
+        compare=None,
+    ),
+    Group(
+        "final", "The selected LSTM over three seeds", final_rows, compare=None, predictions=True, extras=("errors",)
+    ),
     Group("test", "Test set: the selected LSTM against models that were worse on dev", test_rows, test=True),
-    Group("pooling", "The selected LSTM reading its last state, or the maximum or mean of its outputs over all steps",
-          selected_variants("--pooling", ("max", "mean"))),
-    Group("truncation", "The selected LSTM keeping the start of a long review, its end, or both",
-          selected_variants("--truncation", ("tail", "head_tail"))),
-    Group("lstm_ideas", "Capacity, length and regularisation of the selected LSTM with its better pooling and "
-          "truncation (one seed)", ideas_grid, seeds=(1,), compare=None),
-    Group("lstm_ideas_final", "The best of the LSTM ideas against the selected LSTM and the linear baseline (dev)",
-          ideas_final_rows, compare="pairs"),
-    Group("lstm_new_lr_batch", "The new LSTM (the best of the ideas): learning rate and batch size re-tuned (one seed)",
-          new_lr_batch_grid, seeds=(1,), compare=None),
-    Group("lstm_new_final", "The re-tuned new LSTM against it before re-tuning and the linear baseline (dev)",
-          new_final_rows),
-    Group("lstm_new_test", "Test set: the new LSTM against the selected LSTM and the linear baseline", new_test_rows,
-          test=True),
+    Group(
+        "pooling",
+        "The selected LSTM reading its last state, or the maximum or mean of its outputs over all steps",
+        selected_variants("--pooling", ("max", "mean")),
+    ),
+    Group(
+        "truncation",
+        "The selected LSTM keeping the start of a long review, its end, or both",
+        selected_variants("--truncation", ("tail", "head_tail")),
+    ),
+    Group(
+        "lstm_ideas",
+        "Capacity, length and regularisation of the selected LSTM with its better pooling and truncation (one seed)",
+        ideas_grid,
+        seeds=(1,),
+        compare=None,
+    ),
+    Group(
+        "lstm_ideas_final",
+        "The best of the LSTM ideas against the selected LSTM and the linear baseline (dev)",
+        ideas_final_rows,
+        compare="pairs",
+    ),
+    Group(
+        "lstm_new_lr_batch",
+        "The new LSTM (the best of the ideas): learning rate and batch size re-tuned (one seed)",
+        new_lr_batch_grid,
+        seeds=(1,),
+        compare=None,
+    ),
+    Group(
+        "lstm_new_final",
+        "The re-tuned new LSTM against it before re-tuning and the linear baseline (dev)",
+        new_final_rows,
+    ),
+    Group(
+        "lstm_new_test",
+        "Test set: the new LSTM against the selected LSTM and the linear baseline",
+        new_test_rows,
+        test=True,
+    ),
 ]
 
 
@@ -455,10 +600,12 @@ MODELS_DIR = "models"  # the pretrained checkpoints, one folder each (--models_d
 MINILM, MPNET = "all-MiniLM-L6-v2", "all-mpnet-base-v2"
 # The tool's defaults for --model lm, which are the assignment's recipe: what each step leaves alone.
 LM_DEFAULTS = {"--max_length": "100", "--learning_rate": "5e-5", "--batch_size": "32", "--epochs": "1"}
-LM_SCHEDULES = [("constant", ["--lr_scheduler_type", "constant"]),
-                ("linear + 10% warm-up", ["--warmup_ratio", "0.1"]),
-                ("polynomial, power 2", ["--lr_scheduler_type", "polynomial", "--lr_power", "2"]),
-                ("cosine + 10% warm-up", ["--lr_scheduler_type", "cosine", "--warmup_ratio", "0.1"])]
+LM_SCHEDULES = [
+    ("constant", ["--lr_scheduler_type", "constant"]),
+    ("linear + 10% warm-up", ["--warmup_ratio", "0.1"]),
+    ("polynomial, power 2", ["--lr_scheduler_type", "polynomial", "--lr_power", "2"]),
+    ("cosine + 10% warm-up", ["--lr_scheduler_type", "cosine", "--warmup_ratio", "0.1"]),
+]
 # Head only: a head on a fixed encoder learns slowly at a fine-tuning rate, so 1e-3 and two epochs
 # (an MPNet epoch costs about half an hour of one core even without its backward pass).
 FROZEN = ["--freeze_encoder", "--learning_rate", "1e-3", "--epochs", "2"]
@@ -479,16 +626,19 @@ def best_or_default(logs, candidates):
     if len(candidates) == 1:
         return candidates[0][1]
     scores = [mean_dev_accuracy(logs, flags, (1,)) for _, flags in candidates]
-    return min((flags for score, (_, flags) in zip(scores, candidates) if score == max(scores)), key=len)
+    return min((flags for score, (_, flags) in zip(scores, candidates, strict=True) if score == max(scores)), key=len)
 
 
 def lm_step(previous, flag, values, label):
     """One step of the greedy LM tuning: the best row of the previous step (one seed), with `flag` set
     to each value; the value of the tool's default is the previous row itself (no flag, no rerun)."""
+
     def configs(logs):
         base = without(best_or_default(logs, previous(logs)), flag)
-        return [(label.format(value), base + ([] if value == LM_DEFAULTS[flag] else [flag, value]))
-                for value in values]
+        return [
+            (label.format(value), base + ([] if value == LM_DEFAULTS[flag] else [flag, value])) for value in values
+        ]
+
     return configs
 
 
@@ -510,14 +660,23 @@ def lm_final_rows(logs):
 
 def lm_model_rows(logs):
     """Two pretrained encoders, each fine-tuned and frozen, with the same recipe."""
-    return [(f"{name}, {how}", lm(name) + extra) for name in (MINILM, MPNET)
-            for how, extra in (("fine-tuned", []), ("frozen encoder", FROZEN))]
+    return [
+        (f"{name}, {how}", lm(name) + extra)
+        for name in (MINILM, MPNET)
+        for how, extra in (("fine-tuned", []), ("frozen encoder", FROZEN))
+    ]
 
 
 def tfidf_grid(logs):
-    return [(f"{model}, C {c}, {'uni' if n == '1' else 'uni+bi'}grams",
-             ["--model", "tfidf", "--linear_model", model, "--C", c, "--ngram_max", n])
-            for n in ("1", "2") for model, rates in TFIDF_C.items() for c in rates]
+    return [
+        (
+            f"{model}, C {c}, {'uni' if n == '1' else 'uni+bi'}grams",
+            ["--model", "tfidf", "--linear_model", model, "--C", c, "--ngram_max", n],
+        )
+        for n in ("1", "2")
+        for model, rates in TFIDF_C.items()
+        for c in rates
+    ]
 
 
 def tfidf_rows(logs):
@@ -533,44 +692,95 @@ def system_rows(logs):
     lms = lm_final_rows(logs)[:1] + [row for row in lm_model_rows(logs) if "--freeze_encoder" not in row[1]]
     scores = [mean_dev_accuracy(logs, flags, SEEDS, test=True) for _, flags in lms]
     label, flags = lms[int(np.argmax(scores))]
-    return ([(f"best language model: {label}", flags), ("best LSTM", new_test_rows(logs)[0][1])]
-            + [(f"linear baseline: {label}", flags) for label, flags in tfidf_rows(logs)])
+    linear = [(f"linear baseline: {label}", flags) for label, flags in tfidf_rows(logs)]
+    return [(f"best language model: {label}", flags), ("best LSTM", new_test_rows(logs)[0][1])] + linear
 
 
 GROUPS += [
-    Group("lm_max_length", "MiniLM, step 1: subword tokens kept per review (assignment recipe otherwise; one seed)",
-          lm_length_grid, seeds=(1,), compare=None),
-    Group("lm_lr", "MiniLM, step 2: learning rate at the best length (one seed)",
-          lm_rate_grid, seeds=(1,), compare=None),
+    Group(
+        "lm_max_length",
+        "MiniLM, step 1: subword tokens kept per review (assignment recipe otherwise; one seed)",
+        lm_length_grid,
+        seeds=(1,),
+        compare=None,
+    ),
+    Group(
+        "lm_lr", "MiniLM, step 2: learning rate at the best length (one seed)", lm_rate_grid, seeds=(1,), compare=None
+    ),
     Group("lm_batch", "MiniLM, step 3: batch size (one seed)", lm_batch_grid, seeds=(1,), compare=None),
-    Group("lm_epochs", "MiniLM, step 4: epochs, the weights of the epoch with the lowest dev loss kept "
-          "(one seed)", lm_epoch_grid, seeds=(1,), compare=None),
-    Group("lm_schedule", "MiniLM, step 5: learning-rate schedule (one seed)", lm_schedule_grid,
-          seeds=(1,), compare=None),
+    Group(
+        "lm_epochs",
+        "MiniLM, step 4: epochs, the weights of the epoch with the lowest dev loss kept (one seed)",
+        lm_epoch_grid,
+        seeds=(1,),
+        compare=None,
+    ),
+    Group(
+        "lm_schedule", "MiniLM, step 5: learning-rate schedule (one seed)", lm_schedule_grid, seeds=(1,), compare=None
+    ),
     # The final configurations, fixed before these runs: each run evaluates dev and test at once
     # (a CPU cannot afford to train them twice). The recipe's runs are also lm_models' first row.
-    Group("lm_final", "The tuned MiniLM against the assignment recipe", lm_final_rows, test=True,
-          predictions=True, extras=("errors",)),
+    Group(
+        "lm_final",
+        "The tuned MiniLM against the assignment recipe",
+        lm_final_rows,
+        test=True,
+        predictions=True,
+        extras=("errors",),
+    ),
     # lm_final's tuned runs trained on a GPU in bf16, its recipe runs on a CPU in fp32: the recipe again,
     # on the GPU in bf16, separates the configurations' difference from the hardware's.
-    Group("lm_precision", "The tuned MiniLM against the recipe, both trained on the GPU in bf16",
-          lambda logs: lm_final_rows(logs)[:1] + [("MiniLM, recipe, bf16 on the GPU", lm() + ["--precision", "bf16"])],
-          test=True),
-    Group("lm_cpu_bf16", "MiniLM with the recipe on a CPU, fp32 against bf16 autocast: does bf16 cost accuracy?",
-          lambda logs: [("fp32", lm() + ["--precision", "fp32"]), ("bf16 autocast", lm() + ["--precision", "bf16"])]),
-    Group("lm_truncation", "MiniLM with the recipe on a CPU in bf16, keeping the head, or the head and the tail, of "
-          "a long review", lambda logs: [("head (the recipe)", lm() + ["--precision", "bf16"]),
-                                         ("head and tail", lm() + ["--precision", "bf16", "--truncation", "head_tail"])]),
+    Group(
+        "lm_precision",
+        "The tuned MiniLM against the recipe, both trained on the GPU in bf16",
+        lambda logs: lm_final_rows(logs)[:1] + [("MiniLM, recipe, bf16 on the GPU", lm() + ["--precision", "bf16"])],
+        test=True,
+    ),
+    Group(
+        "lm_cpu_bf16",
+        "MiniLM with the recipe on a CPU, fp32 against bf16 autocast: does bf16 cost accuracy?",
+        lambda logs: [("fp32", lm() + ["--precision", "fp32"]), ("bf16 autocast", lm() + ["--precision", "bf16"])],
+    ),
+    Group(
+        "lm_truncation",
+        "MiniLM with the recipe on a CPU in bf16, keeping the head, or the head and the tail, of a long review",
+        lambda logs: [
+            ("head (the recipe)", lm() + ["--precision", "bf16"]),
+            ("head and tail", lm() + ["--precision", "bf16", "--truncation", "head_tail"]),
+        ],
+    ),
     # The larger encoder with the recipe against the smaller one tuned: is the cheaper model worth it?
-    Group("lm_tradeoff", "MPNet with the recipe against the tuned MiniLM (no new runs)",
-          lambda logs: [(f"{MPNET}, fine-tuned (recipe)", lm(MPNET))] + lm_final_rows(logs)[:1], test=True),
-    Group("tfidf", "Linear baseline: tf-idf word n-grams and a linear classifier (one seed; the solvers are "
-          "deterministic up to the order of coordinate steps)", tfidf_grid, seeds=(1,), compare=None),
+    Group(
+        "lm_tradeoff",
+        "MPNet with the recipe against the tuned MiniLM (no new runs)",
+        lambda logs: [(f"{MPNET}, fine-tuned (recipe)", lm(MPNET))] + lm_final_rows(logs)[:1],
+        test=True,
+    ),
+    Group(
+        "tfidf",
+        "Linear baseline: tf-idf word n-grams and a linear classifier (one seed; the solvers are "
+        "deterministic up to the order of coordinate steps)",
+        tfidf_grid,
+        seeds=(1,),
+        compare=None,
+    ),
     Group("tfidf_test", "Test set: the best linear model on dev", tfidf_rows, test=True, compare=None),
-    Group("lm_models", "MiniLM and MPNet, fine-tuned and frozen, with the assignment recipe "
-          "(dev and test; no choice is made on these runs)", lm_model_rows, test=True, compare="pairs"),
-    Group("systems", "Test set: the best model of each family (chosen on dev)", system_rows, test=True,
-          compare="pairs", extras=("errors",)),
+    Group(
+        "lm_models",
+        "MiniLM and MPNet, fine-tuned and frozen, with the assignment recipe "
+        "(dev and test; no choice is made on these runs)",
+        lm_model_rows,
+        test=True,
+        compare="pairs",
+    ),
+    Group(
+        "systems",
+        "Test set: the best model of each family (chosen on dev)",
+        system_rows,
+        test=True,
+        compare="pairs",
+        extras=("errors",),
+    ),
 ]
 
 
@@ -585,24 +795,36 @@ MEMBERS = ("new LSTM", "tf-idf", "MPNet", "MPNet tuned")  # the ensembles' names
 def member_rows(logs):
     """The members, one saved model per seed: the new LSTM, the linear baseline, MPNet with the recipe and
     MPNet with the tuned MiniLM's settings (saved by mpnet_long)."""
-    return [new_test_rows(logs)[0], tfidf_rows(logs)[0], (f"{MPNET}, fine-tuned (recipe)", lm(MPNET)),
-            ("MPNet, tuned MiniLM's settings, head and tail", tuned_mpnet(logs))]
+    return [
+        new_test_rows(logs)[0],
+        tfidf_rows(logs)[0],
+        (f"{MPNET}, fine-tuned (recipe)", lm(MPNET)),
+        ("MPNet, tuned MiniLM's settings, head and tail", tuned_mpnet(logs)),
+    ]
 
 
 def ensemble(*members, seeds=("{seed}",), weights=None):
     """A row that averages saved members (names of MEMBERS): per seed, that seed's members, or every one of
     `seeds` for each; weights "fit" fits them on dev."""
+
     def row(logs):
         folders = [saved_folder(member_rows(logs)[MEMBERS.index(name)][1], seed) for name in members for seed in seeds]
         label = " + ".join(members) + (f", seeds {'+'.join(seeds)}" if len(seeds) > 1 else "")
-        return (label + (", weighted" if weights else ""),
-                [item for folder in folders for item in ("--load_model", folder)]
-                + (["--ensemble_weights", weights] if weights else []))
+        flags = [item for folder in folders for item in ("--load_model", folder)]
+        if weights:
+            return label + ", weighted", flags + ["--ensemble_weights", weights]
+        return label, flags
+
     return row
 
 
-ENSEMBLES = [ensemble("MPNet"), ensemble("MPNet", "tf-idf"), ensemble("MPNet", "new LSTM"),
-             ensemble("MPNet", "new LSTM", "tf-idf"), ensemble("new LSTM", "tf-idf")]
+ENSEMBLES = [
+    ensemble("MPNet"),
+    ensemble("MPNet", "tf-idf"),
+    ensemble("MPNet", "new LSTM"),
+    ensemble("MPNet", "new LSTM", "tf-idf"),
+    ensemble("new LSTM", "tf-idf"),
+]
 
 
 def ensemble_rows(logs):
@@ -621,10 +843,18 @@ def ensemble_test_rows(logs):
 GROUPS += [
     Group("ensemble_members", "The ensembles' members, each saved (dev)", member_rows, compare=None, save=True),
     Group("ensembles", "Ensembles: the mean of saved models' probabilities, against MPNet alone (dev)", ensemble_rows),
-    Group("ensembles_test", "Test set: the best ensemble on dev against MPNet alone and the LSTM with tf-idf",
-          ensemble_test_rows, test=True),
-    Group("ensemble_pair_test", "Test set: the LSTM with tf-idf against each of them alone (no new runs)",
-          lambda logs: [ensemble("new LSTM", "tf-idf")(logs)] + member_rows(logs)[:2], test=True),
+    Group(
+        "ensembles_test",
+        "Test set: the best ensemble on dev against MPNet alone and the LSTM with tf-idf",
+        ensemble_test_rows,
+        test=True,
+    ),
+    Group(
+        "ensemble_pair_test",
+        "Test set: the LSTM with tf-idf against each of them alone (no new runs)",
+        lambda logs: [ensemble("new LSTM", "tf-idf")(logs)] + member_rows(logs)[:2],
+        test=True,
+    ),
 ]
 
 
@@ -634,7 +864,7 @@ GROUPS += [
 
 
 def tuned_mpnet(logs):
-    """MPNet at the tuned MiniLM's length, rate, batch size, epochs and schedule, a long review's head and tail kept."""
+    """MPNet at the tuned MiniLM's length, rate, batch size, epochs and schedule; long reviews keep head and tail."""
     return replaced(lm_final_rows(logs)[0][1], lm(MPNET)[2:] + ["--truncation", "head_tail"])
 
 
@@ -646,27 +876,58 @@ def chosen_mpnet(logs):
 
 def seed_ensemble_rows(logs):
     """Each configuration's saved models one seed at a time, and its three seeds averaged."""
-    return [row(logs) for name in ("MPNet", "MPNet tuned", "new LSTM")
-            for row in (ensemble(name), ensemble(name, seeds=("1", "2", "3")))]
+    return [
+        row(logs)
+        for name in ("MPNet", "MPNet tuned", "new LSTM")
+        for row in (ensemble(name), ensemble(name, seeds=("1", "2", "3")))
+    ]
+
+
+def mpnet_long_test_rows(logs):
+    """The MPNet chosen on dev, then MPNet with the recipe unless that is the one chosen."""
+    chosen = chosen_mpnet(logs)
+    rows = [ensemble(chosen)(logs), ensemble("MPNet")(logs)]
+    return rows[:1] if chosen == "MPNet" else rows
 
 
 def weighted_rows(logs):
     """The chosen MPNet alone, and with the new LSTM (and tf-idf), weights fitted on dev."""
     mpnet = chosen_mpnet(logs)
-    return [ensemble(mpnet)(logs), ensemble(mpnet, "new LSTM", weights="fit")(logs),
-            ensemble(mpnet, "new LSTM", "tf-idf", weights="fit")(logs)]
+    return [
+        ensemble(mpnet)(logs),
+        ensemble(mpnet, "new LSTM", weights="fit")(logs),
+        ensemble(mpnet, "new LSTM", "tf-idf", weights="fit")(logs),
+    ]
 
 
 GROUPS += [
-    Group("mpnet_long", "MPNet with the recipe against MPNet with the tuned MiniLM's settings at 256 tokens, head "
-          "and tail; both trained on the CPU in bf16 (dev)", lambda logs: member_rows(logs)[2:], save=True),
-    Group("mpnet_long_test", "Test set: the MPNet chosen on dev, against MPNet with the recipe (saved models)",
-          lambda logs: [ensemble(chosen_mpnet(logs))(logs), ensemble("MPNet")(logs)][:2 - (chosen_mpnet(logs) == "MPNet")],
-          test=True),
-    Group("seed_ensembles", "Seed ensembles: each configuration's three seeds averaged, against its single models",
-          seed_ensemble_rows, test=True, compare="couples"),
-    Group("weighted_ensembles", "The chosen MPNet with the new LSTM and tf-idf, weights fitted on dev (so their dev "
-          "accuracy is not a fair estimate), against the MPNet alone", weighted_rows, test=True),
+    Group(
+        "mpnet_long",
+        "MPNet with the recipe against MPNet with the tuned MiniLM's settings at 256 tokens, head "
+        "and tail; both trained on the CPU in bf16 (dev)",
+        lambda logs: member_rows(logs)[2:],
+        save=True,
+    ),
+    Group(
+        "mpnet_long_test",
+        "Test set: the MPNet chosen on dev, against MPNet with the recipe (saved models)",
+        mpnet_long_test_rows,
+        test=True,
+    ),
+    Group(
+        "seed_ensembles",
+        "Seed ensembles: each configuration's three seeds averaged, against its single models",
+        seed_ensemble_rows,
+        test=True,
+        compare="couples",
+    ),
+    Group(
+        "weighted_ensembles",
+        "The chosen MPNet with the new LSTM and tf-idf, weights fitted on dev (so their dev "
+        "accuracy is not a fair estimate), against the MPNet alone",
+        weighted_rows,
+        test=True,
+    ),
 ]
 
 
@@ -676,14 +937,15 @@ GROUPS += [
 
 # 256 tokens, head and tail, batch 16, three epochs with dev accuracy after each; no early stopping, so the
 # model of a run is its third epoch's (an epoch inside a three-epoch schedule is not a shorter run).
-MPNET_OWN = ["--max_length", "256", "--truncation", "head_tail", "--batch_size", "16", "--epochs", "3",
-             "--patience", "0"]
+MPNET_OWN = ["--max_length", "256", "--truncation", "head_tail", "--batch_size", "16"]
+MPNET_OWN += ["--epochs", "3", "--patience", "0"]
 MPNET_RATES = ("2e-5", "5e-5")
 
 
 def mpnet_grid_rows(logs):
-    return [(f"MPNet, own settings, lr {rate}", lm(MPNET) + MPNET_OWN + ["--learning_rate", rate])
-            for rate in MPNET_RATES]
+    return [
+        (f"MPNet, own settings, lr {rate}", lm(MPNET) + MPNET_OWN + ["--learning_rate", rate]) for rate in MPNET_RATES
+    ]
 
 
 def mpnet_own(logs):
@@ -700,21 +962,71 @@ def mpnet_own(logs):
     return best[2]
 
 
+def own_mpnet(logs, seed):
+    """The --load_model flags of one seed's MPNet with its own settings ("{seed}": each seed's)."""
+    return ["--load_model", saved_folder(mpnet_own(logs), seed)]
+
+
+def mpnet_own_test_rows(logs):
+    lstm, tfidf = (saved_folder(flags, "{seed}") for _, flags in member_rows(logs)[:2])
+    weighted = own_mpnet(logs, "{seed}") + ["--load_model", lstm, "--load_model", tfidf, "--ensemble_weights", "fit"]
+    return [
+        ("MPNet, own settings", own_mpnet(logs, "{seed}")),
+        ("MPNet, recipe (for reference)", ensemble("MPNet")(logs)[1]),
+        ("MPNet, MiniLM-transfer settings (for reference)", ensemble("MPNet tuned")(logs)[1]),
+        ("MPNet own, seeds 1+2+3", [flag for seed in "123" for flag in own_mpnet(logs, seed)]),
+        ("MPNet own + new LSTM + tf-idf, weighted", weighted),
+    ]
+
+
 GROUPS += [
-    Group("mpnet_grid", "MPNet with its own settings: learning rate 2e-5 and 5e-5, batch 16, 256 tokens, head and "
-          "tail, three epochs with dev accuracy after each (seed 1, saved)", mpnet_grid_rows, seeds=(1,), save=True,
-          checkpoints=True, compare=None),
-    Group("mpnet_own", "MPNet with its own settings chosen on dev (learning rate and epochs), three seeds, saved",
-          lambda logs: [("MPNet, own settings", mpnet_own(logs))], save=True, checkpoints=True, compare=None),
+    Group(
+        "mpnet_grid",
+        "MPNet with its own settings: learning rate 2e-5 and 5e-5, batch 16, 256 tokens, head and "
+        "tail, three epochs with dev accuracy after each (seed 1, saved)",
+        mpnet_grid_rows,
+        seeds=(1,),
+        save=True,
+        checkpoints=True,
+        compare=None,
+    ),
+    Group(
+        "mpnet_own",
+        "MPNet with its own settings chosen on dev (learning rate and epochs), three seeds, saved",
+        lambda logs: [("MPNet, own settings", mpnet_own(logs))],
+        save=True,
+        checkpoints=True,
+        compare=None,
+    ),
+    Group(
+        "own_members",
+        "The new LSTM and tf-idf saved again (their runs are logged), for MPNet's own ensembles",
+        lambda logs: member_rows(logs)[:2],
+        save=True,
+        compare=None,
+    ),
+    Group(
+        "mpnet_own_test",
+        "Test set: MPNet with its own settings (saved models), its seed ensemble and its ensemble with the new LSTM "
+        "and tf-idf (weights fitted on dev), against MPNet with the recipe and with the MiniLM-transfer settings",
+        lambda logs: mpnet_own_test_rows(logs),
+        test=True,
+    ),
 ]
 GROUP_NAMES = [group.name for group in GROUPS]
 # The paper's questions: each a family of comparisons Holm-corrected together (dev and test apart; tables.py).
-QUESTIONS = {"Q1 LSTM: the assignment's changes": "embeddings bidirectional max_seq_len bidirectional_long dropout "
-             "layers padding optimizers test", "Q2 LSTM: our ideas": "pooling truncation lstm_ideas_final "
-             "lstm_new_final lstm_new_test", "Q3 language models: tuning": "lm_final lm_precision lm_cpu_bf16 "
-             "lm_truncation mpnet_long mpnet_long_test", "Q4 language models: which model": "lm_models lm_tradeoff",
-             "Q5 the families compared": "systems",
-             "Q6 ensembles": "ensembles ensembles_test ensemble_pair_test seed_ensembles weighted_ensembles"}
+QUESTIONS = {
+    "Q1 LSTM: the assignment's changes": (
+        "embeddings bidirectional max_seq_len bidirectional_long dropout layers padding optimizers test"
+    ),
+    "Q2 LSTM: our ideas": "pooling truncation lstm_ideas_final lstm_new_final lstm_new_test",
+    "Q3 language models: tuning": (
+        "lm_final lm_precision lm_cpu_bf16 lm_truncation mpnet_long mpnet_long_test mpnet_own_test"
+    ),
+    "Q4 language models: which model": "lm_models lm_tradeoff",
+    "Q5 the families compared": "systems",
+    "Q6 ensembles": "ensembles ensembles_test ensemble_pair_test seed_ensembles weighted_ensembles",
+}
 QUESTION_OF = {name: question for question, names in QUESTIONS.items() for name in names.split()}
 # A group first logged from this day on is of the second round, begun after the first test results: exploratory.
 SECOND_ROUND = "2026-11-29"
@@ -731,41 +1043,53 @@ def group_named(name):
 
 def data_hashes(data_dir):
     """sha256 of each data file found in data_dir, by the flag's name without dashes (train_file, ...)."""
-    return {flag[2:]: lfd.sha256_file(os.path.join(data_dir, name)) for flag, name in
-            list(DATA_FILES.items()) + [("--test_file", TEST_FILE)] if os.path.exists(os.path.join(data_dir, name))}
+    return {
+        flag[2:]: lfd.sha256_file(os.path.join(data_dir, name))
+        for flag, name in list(DATA_FILES.items()) + [("--test_file", TEST_FILE)]
+        if os.path.exists(os.path.join(data_dir, name))
+    }
 
 
 def command(group, flags, seed, data_dir, results_dir):
     argv = []
     for flag, name in DATA_FILES.items():
-        if flag not in flags and not (flag == "--embeddings" and reads_no_vectors(flags)
-                                      or flag == "--train_file" and "--load_model" in flags):
+        if flag in flags:
+            continue  # the row names its own file
+        vectors_unread = flag == "--embeddings" and reads_no_vectors(flags)
+        train_unread = flag == "--train_file" and "--load_model" in flags  # a saved model is not trained
+        if not (vectors_unread or train_unread):
             argv += [flag, os.path.join(data_dir, name)]
     argv += ["--test_file", os.path.join(data_dir, TEST_FILE)] * group.test
     argv += ["--predictions_file", os.path.join(PREDICTIONS, f"{group.name}-seed{seed}.tsv")] * group.predictions
     argv += ["--save_model", saved_folder(flags, seed)] * group.save
     checkpoints = os.path.join(CHECKPOINTS, os.path.basename(saved_folder(flags, seed)))
     argv += ["--checkpoint_dir", checkpoints] * group.checkpoints
-    return (["lfd_assignment3.py"] + argv + ALWAYS
-            + ["--results_file", os.path.join(results_dir, group.name + ".jsonl")] + list(flags) + ["--seed", str(seed)])
+    results = ["--results_file", os.path.join(results_dir, group.name + ".jsonl")]
+    return ["lfd_assignment3.py", *argv, *ALWAYS, *results, *flags, "--seed", str(seed)]
 
 
 def run_group(group, data_dir, results_dir, hashes, shard=(1, 1)):
     """Run the group's missing runs (those of this shard: every n-th, from the i-th); returns how many ran."""
     ran, (index, count), logs = 0, shard, Logs(results_dir, hashes)
     runs = [(label, flags, seed) for label, flags in group.configs(logs) for seed in row_seeds(flags, group.seeds)]
-    runs = sorted(runs[index - 1::count], key=lambda run: logs.find(seeded(run[1], run[2]), run[2], group.test)
-                  is not None)  # the shard's unlogged runs first, then those rerun only to save their models
-    for folder in [results_dir] + [SAVED_MODELS] * group.save + [PREDICTIONS] * group.predictions \
-            + [CHECKPOINTS] * group.checkpoints:
+
+    def logged(run):
+        _, flags, seed = run
+        return logs.find(seeded(flags, seed), seed, group.test) is not None
+
+    runs = sorted(runs[index - 1 :: count], key=logged)  # unlogged runs first, then those rerun to save their models
+    folders = [results_dir] + [SAVED_MODELS] * group.save + [PREDICTIONS] * group.predictions
+    for folder in folders + [CHECKPOINTS] * group.checkpoints:
         os.makedirs(folder, exist_ok=True)  # the tool creates no folders
     for label, flags, seed in runs:
         flags = seeded(flags, seed)
-        if (Logs(results_dir, hashes).find(flags, seed, group.test) is not None
-                and (not group.save or is_saved(saved_folder(flags, seed)))):
-            continue
+        done = Logs(results_dir, hashes).find(flags, seed, group.test) is not None
+        if done and (not group.save or is_saved(saved_folder(flags, seed))):
+            continue  # logged, and saved where the group saves its models
         if not all(is_saved(folder) for flag, folder in as_pairs(flags) if flag == "--load_model"):
-            raise Pending(f"{label}: its members are not all saved in {SAVED_MODELS} (group ensemble_members saves them)")
+            raise Pending(
+                f"{label}: its members are not all saved in {SAVED_MODELS} (group ensemble_members saves them)"
+            )
         argv = command(group, flags, seed, data_dir, results_dir)
         print(f"[{group.name}] {label}, seed {seed}: {' '.join(flags)}", flush=True)
         start = time.time()
@@ -775,8 +1099,11 @@ def run_group(group, data_dir, results_dir, hashes, shard=(1, 1)):
         record = Logs(results_dir, hashes).find(flags, seed, group.test)
         if record is None:
             raise SystemExit(f"experiments.py: the run left no record in {results_dir}: {' '.join(argv)}")
-        print(f"    dev accuracy {record['results']['dev']['accuracy']:.4f}, "
-              f"{record['train'].get('epochs_run', '-')} epochs, {time.time() - start:.0f} s", flush=True)
+        print(
+            f"    dev accuracy {record['results']['dev']['accuracy']:.4f}, "
+            f"{record['train'].get('epochs_run', '-')} epochs, {time.time() - start:.0f} s",
+            flush=True,
+        )
         ran += 1
     return ran
 
@@ -810,19 +1137,34 @@ def shard_of(text):
 def main(argv=None):
     global MODELS_DIR, CHECKPOINTS
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("groups", nargs="*", metavar="GROUP", help=f"groups to run, in order: {', '.join(GROUP_NAMES)}")
-    parser.add_argument("--data_dir", default=".", help="folder with the data and embeddings (default: the repository's own)")
+    parser.add_argument(
+        "groups", nargs="*", metavar="GROUP", help=f"groups to run, in order: {', '.join(GROUP_NAMES)}"
+    )
+    parser.add_argument(
+        "--data_dir", default=".", help="folder with the data and embeddings (default: the repository's own)"
+    )
     parser.add_argument("--results_dir", default=RESULTS, help="folder of the group logs (relative to the repository)")
-    parser.add_argument("--checkpoints_dir", default=CHECKPOINTS,
-                        help="where the groups with checkpoints keep each run's (--checkpoint_dir: a run killed "
-                        "with its session resumes there); outside the clone")
-    parser.add_argument("--models_dir", default="models",
-                        help="folder with the pretrained checkpoints (all-MiniLM-L6-v2, all-mpnet-base-v2); "
-                        "a run's identity is the checkpoint's folder name, not where it lies")
+    parser.add_argument(
+        "--models_dir",
+        default="models",
+        help="folder with the pretrained checkpoints (all-MiniLM-L6-v2, all-mpnet-base-v2); "
+        "a run's identity is the checkpoint's folder name, not where it lies",
+    )
+    parser.add_argument(
+        "--checkpoints_dir",
+        default=CHECKPOINTS,
+        help="where the groups with checkpoints keep each run's (--checkpoint_dir), outside the clone: a run "
+        "killed with its session resumes there",
+    )
     parser.add_argument("--list", action="store_true", help="list groups and progress, run nothing")
-    parser.add_argument("--shard", type=shard_of, default=(1, 1), metavar="I/N",
-                        help="run only every N-th run of each group, from the I-th, so that N runners "
-                             "(one per core) share the groups; a group after them waits for their results")
+    parser.add_argument(
+        "--shard",
+        type=shard_of,
+        default=(1, 1),
+        metavar="I/N",
+        help="run only every N-th run of each group, from the I-th, so that N runners "
+        "(one per core) share the groups; a group after them waits for their results",
+    )
     args = parser.parse_args(argv)
     MODELS_DIR, CHECKPOINTS = args.models_dir, args.checkpoints_dir
     os.chdir(ROOT)
