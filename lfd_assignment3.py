@@ -1187,13 +1187,15 @@ def check_output_paths(args):
     """Fail before training unless each output's folder exists (never created) and the output is new, a regular
     file or a stream, never an input, a hard link of one, or inside or around an input or another output."""
     inputs = [args.train_file, args.dev_file, args.test_file, args.predict_file, *(args.load_model or [])]
-    inputs += [] if args.load_model else [getattr(args, name) for name in FAMILIES[args.model].inputs]
+    if not args.load_model:
+        inputs += [getattr(args, name) for name in FAMILIES[args.model].inputs]
     inputs = [os.path.realpath(path) for path in inputs if path and os.path.exists(path)]
     outputs = [(name, getattr(args, name)) for name in OUTPUT_FILES + ("save_model", "checkpoint_dir")]
     outputs = [
         (f"--{name}", path) for name, path in outputs if path and not (name in OUTPUT_FILES and is_stream(path))
     ]
-    taken = file_identities(inputs + ([os.path.realpath(args.save_model)] if args.save_model else []))
+    saved_model = [os.path.realpath(args.save_model)] if args.save_model else []
+    taken = file_identities(inputs + saved_model)
     written = []
     for flag, path in outputs:
         folder_output = flag in ("--save_model", "--checkpoint_dir")
@@ -1429,9 +1431,9 @@ def saved_value_problem(action, value):
     if value is None:
         return None if action.default is None else f" is not a valid --{action.dest}"
     kind = bool if action.nargs == 0 else getattr(action.type, "kind", action.type) or str
-    right_kind = isinstance(value, (int, float) if kind is float else kind) and isinstance(value, bool) == (
-        kind is bool
-    )
+    accepted = (int, float) if kind is float else kind  # an int is a valid float
+    bool_as_bool = isinstance(value, bool) == (kind is bool)  # True is an int to Python, not to a flag
+    right_kind = isinstance(value, accepted) and bool_as_bool
     if not right_kind or (action.choices is not None and value not in action.choices):
         return f" is not a valid --{action.dest}"
     try:
@@ -1524,7 +1526,8 @@ def check_converged(curves, patience=0, epochs_run=0):
             f"training diverged: the training loss is {curves['loss'][-1]} after epoch "
             f"{len(curves['loss'])}; nothing was saved or logged (try a lower --learning_rate)"
         )
-    return int(np.argmin(curves["val_loss"])) + 1 if curves.get("val_loss") and patience else epochs_run
+    early_stopped = curves.get("val_loss") and patience
+    return int(np.argmin(curves["val_loss"])) + 1 if early_stopped else epochs_run
 
 
 # ---- LSTM family (Keras 3): vocabulary, embedding matrix, model, training, loading ----------------------------------
@@ -2078,12 +2081,13 @@ class LmClassifier:
                 f"--truncation {truncation}: the tokenizer of {self.config['lm_name']} does not mark a "
                 "review with one special token at each end; use --truncation head"
             )
+
+        def cut(row):  # the special tokens at both ends stay
+            return row[:1] + keep_tokens(row[1:-1], length - 2, truncation) + row[-1:]
+
         encoded = self.tokenizer(texts, truncation=False)
         for key, rows in encoded.items():
-            encoded[key] = [
-                row if len(row) <= length else row[:1] + keep_tokens(row[1:-1], length - 2, truncation) + row[-1:]
-                for row in rows
-            ]
+            encoded[key] = [row if len(row) <= length else cut(row) for row in rows]
         return self.tokenizer.pad(encoded, padding="max_length", max_length=length) if pad else encoded
 
     def predict_proba(self, texts):
@@ -2345,8 +2349,9 @@ def train_lm(args, data):
             resume = checkpoint_to_resume(transformers, args, run)
         else:  # the Trainer's scratch folder, removed however the run ends (but a SIGKILL)
             output_dir, resume = stack.enter_context(tempfile.TemporaryDirectory(prefix="lfd-trainer-")), None
-        resumed_from = json.loads(read_file(os.path.join(resume, "trainer_state.json")))["epoch"] if resume else 0
+        resumed_from = 0
         if resume:
+            resumed_from = json.loads(read_file(os.path.join(resume, "trainer_state.json")))["epoch"]
             log.info("--checkpoint_dir %s: resuming after epoch %g (%s)", output_dir, resumed_from, resume)
         trainer = make_trainer(
             transformers,
