@@ -1450,15 +1450,6 @@ def apply_saved_flags(args, saved):
     return argparse.Namespace(**{**vars(args), **config, "model": saved["family"], "train_file": None})
 
 
-def check_loaded(saved, what, found, expected):
-    """A loaded model whose parts disagree (whatever its hashes say) is refused."""
-    if found != expected:
-        raise InputError(
-            f"--load_model {saved['folder']}: {what} is {found}, but the model says {expected}; "
-            "its files do not belong together"
-        )
-
-
 # ---- The model families: what run() needs of each -------------------------------------------------------------------
 
 
