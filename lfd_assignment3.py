@@ -1072,6 +1072,14 @@ def stream_descriptor(path):
     return int(numbered.group(2)) if numbered else named.get(path)
 
 
+def descriptor_is_open(descriptor):
+    try:
+        os.fstat(descriptor)
+    except OSError:
+        return False
+    return True
+
+
 def is_stream(path):
     """Whether an output is written in place: a descriptor the shell opened, a FIFO or a device."""
     special = os.path.exists(path) and not (os.path.isfile(path) or os.path.isdir(path))
@@ -1190,6 +1198,11 @@ def check_output_paths(args):
     if not args.load_model:
         inputs += [getattr(args, name) for name in FAMILIES[args.model].inputs]
     inputs = [os.path.realpath(path) for path in inputs if path and os.path.exists(path)]
+    for name in OUTPUT_FILES:
+        path = getattr(args, name)
+        descriptor = stream_descriptor(path or "")
+        if descriptor is not None and not descriptor_is_open(descriptor):
+            raise InputError(f"--{name} {path}: no file descriptor {descriptor} is open in this run")
     outputs = [(name, getattr(args, name)) for name in OUTPUT_FILES + ("save_model", "checkpoint_dir")]
     outputs = [
         (f"--{name}", path) for name, path in outputs if path and not (name in OUTPUT_FILES and is_stream(path))

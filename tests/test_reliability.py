@@ -343,6 +343,7 @@ def test_b_streams_are_written_in_place(capsys, data, saved, tmp_path):
     assert reader.communicate(timeout=60)[0].startswith("id\tgold\tpredicted")
     assert stat.S_ISFIFO(os.stat(fifo).st_mode) and stat.S_ISCHR(os.stat("/dev/null").st_mode)
     fails(capsys, tfidf_args(data, "--save_model", "/dev/stdout"), "--save_model /dev/stdout: is a stream")
+    fails(capsys, tfidf_args(data, "--results_file", "/dev/fd/97"), "--results_file /dev/fd/97: no file descriptor 97")
 
 
 def test_b_dash_writes_predictions_and_the_record_to_stdout(capsys, data, saved, tmp_path):
