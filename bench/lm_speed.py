@@ -20,7 +20,7 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "report"))
-from tables import paired_bootstrap  # noqa: E402
+from experiments import paired_bootstrap  # noqa: E402
 
 RECIPES = {"(a) pad to max_length": ["--pad_to_max_length"], "(b) tool default": []}
 

@@ -2,7 +2,9 @@
 anything, and the committed tables are what report/tables.py writes from the committed logs."""
 
 import json
+import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -156,16 +158,100 @@ def test_flags_of_a_logged_run_ignore_paths_and_order():
     assert experiments.run_flags(["x", "--embeddings", "none"]) == (("--embeddings", "none"),)
 
 
-def test_paired_bootstrap():
+@pytest.mark.parametrize("test", [experiments.paired_bootstrap, tables.paired_bootstrap_counts])
+def test_paired_bootstrap(test):
     rng = np.random.default_rng(1)
     same = rng.random(600) < 0.85
-    assert tables.paired_bootstrap(same, same) == 1.0
+    assert test(same, same) == 1.0
     better = same | (rng.random(600) < 0.3)  # fixes about 30% of the errors
-    assert tables.paired_bootstrap(better, same) < 0.01
+    assert test(better, same) < 0.01
     noisy = same.copy()
     noisy[np.flatnonzero(same)[:12]] = False  # 12 answers lost, 9 won: a difference of 0.5%
     noisy[np.flatnonzero(~same)[:9]] = True
-    assert 0.3 < tables.paired_bootstrap(noisy, same) < 1
+    assert 0.3 < test(noisy, same) < 1
+
+
+def test_bootstrap_by_counts_draws_the_p_of_resampling_reviews():
+    # 3 of 600 reviews right in a and wrong in b: a resample's difference is K/600, K ~ binomial(600, 3/600), at
+    # least as far from the observed 3/600 as 0 is when K is 0 or from 6 on
+    chance = [math.comb(600, k) * 0.005**k * 0.995 ** (600 - k) for k in range(6)]
+    known = chance[0] + 1 - sum(chance)
+    a, b = np.zeros(600), np.zeros(600)
+    a[:3] = 1
+    for test, resamples in ((experiments.paired_bootstrap, 10_000), (tables.paired_bootstrap_counts, 1_000_000)):
+        assert abs(test(a, b, resamples=resamples) - known) < 4 * np.sqrt(known * (1 - known) / resamples)
+    # means over three seeds against five: both tests draw the same distribution
+    rng = np.random.default_rng(2)
+    hard = rng.random(600) < 0.15
+    a = np.mean(rng.random((3, 600)) < np.where(hard, 0.4, 0.95), axis=0)
+    b = np.mean(rng.random((5, 600)) < np.where(hard, 0.3, 0.95), axis=0)
+    by_reviews, by_counts = experiments.paired_bootstrap(a, b), tables.paired_bootstrap_counts(a, b)
+    assert 0.01 < by_counts < 0.5 and abs(by_reviews - by_counts) < 4 * np.sqrt(by_counts * (1 - by_counts) / 10_000)
+
+
+def test_bootstrap_by_counts_is_deterministic_and_its_seed_matters():
+    rng = np.random.default_rng(3)
+    a, b = rng.random(600) < 0.86, rng.random(600) < 0.84
+    p = tables.paired_bootstrap_counts(a, b, resamples=100_001)  # two chunks, the second of one resample
+    assert tables.paired_bootstrap_counts(a, b, resamples=100_001) == p
+    assert tables.paired_bootstrap_counts(a, b, seed=1, resamples=100_001) != p
+
+
+def numbers_of(macros):
+    """{(name, row, field): value} of numbers.tex lines that tables.define() wrote."""
+    found = [re.fullmatch(r"\\expandafter\\def\\csname res:(.*):(.*):(.*)\\endcsname\{(.*)\}", m) for m in macros]
+    return {match.groups()[:3]: match.group(4) for match in found}
+
+
+def test_confusions_count_each_wrong_prediction_and_list_the_reviews_wrong_in_every_seed():
+    labels, gold = ["books", "camera", "dvd"], np.array([0, 0, 1, 1, 2, 2])
+
+    def run(family, predicted):
+        accuracy = float(np.mean(np.array(predicted) == gold))
+        return {"family": family, "labels": labels, "results": {"dev": {"predicted": predicted, "accuracy": accuracy}}}
+
+    lm = [run("lm", [0, 2, 1, 0, 2, 1]), run("lm", [0, 2, 1, 1, 2, 2])]
+    lstm = [run("lstm", [0, 2, 1, 1, 1, 2]), run("lstm", [1, 2, 1, 1, 1, 2])]
+    runs_of = tables.family_runs([("lm", [], lm, None), ("not run yet", [], [], None), ("lstm", [], lstm, None)])
+    assert list(runs_of) == ["lm", "lstm"]
+    assert tables.confusion_matrix(lm, gold, "dev").tolist() == [[2, 0, 2], [1, 3, 0], [0, 1, 3]]
+    numbers = numbers_of(tables.confusion_macros("c", runs_of, gold, "dev"))
+    for family, runs in runs_of.items():  # the off-diagonal cells are the runs' errors, each counted once
+        wrong = sum(round((1 - r["results"]["dev"]["accuracy"]) * len(gold)) for r in runs)
+        assert numbers["c", "errors", family] == str(wrong)
+    assert (numbers["c", "books-dvd", "all"], numbers["c", "dvd-camera", "lstm"], numbers["c", "errors", "all"]) == (
+        "4",
+        "2",
+        "9",
+    )
+    ranked = [numbers["c", f"all-top{n}", "pair"] + " " + numbers["c", f"all-top{n}", "count"] for n in (1, 2, 3, 4)]
+    assert ranked == ["books$\\to$dvd 4", "dvd$\\to$camera 3", "books$\\to$camera 1", "camera$\\to$books 1"]
+    assert tables.always_wrong(lstm, gold) == {1: 2, 4: 1}  # reviews 2 and 5, as most seeds predicted them
+    listing, counts = tables.always_wrong_listing("c", runs_of, gold)
+    assert listing.splitlines() == [
+        "gold\tpredicted\tlm\tlstm\talways_lm\talways_lstm\talways_all",
+        "books\tdvd\t2\t2\t2\t2\t2",  # line 2 of dev.txt, wrong in every seed of both
+        "dvd\tcamera\t1\t2\t\t5\t",
+        "books\tcamera\t0\t1\t\t\t",
+        "camera\tbooks\t1\t0\t\t\t",
+    ]
+    counted = numbers_of(counts)
+    assert counted["c", "dvd-camera", "always_lstm"] == "1"
+    assert [counted["c", "always", family] for family in ("lm", "lstm", "all")] == ["1", "2", "1"]
+    with pytest.raises(ValueError, match="second row of family lm"):
+        tables.family_runs([("a", [], lm, None), ("b", [], lm[:1], None)])
+
+
+def test_confusions_from_the_predictions_match_each_logged_matrix_and_accuracy():
+    checked = 0
+    for record in experiments.read_logs(os.path.join(ROOT, experiments.RESULTS)):
+        for split, result in record["results"].items():
+            if "gold" in result and "predicted" in result:
+                matrix = tables.confusion_matrix([record], np.asarray(result["gold"]), split)
+                assert matrix.tolist() == result["confusion_matrix"]
+                assert np.isclose(np.trace(matrix) / matrix.sum(), result["accuracy"])
+                checked += 1
+    assert checked > 0
 
 
 def test_holm_adjusts_each_p_by_its_rank_and_keeps_the_order():
@@ -263,6 +349,7 @@ def fake_logs(tmp_path, accuracy_of):
             "mpnet_own",
             "own_members",
             "mpnet_own_test",
+            "ensemble_choice",
         ):  # these build on the combined grid's runs, or on the history of epochs a run logs
             continue
         for _, flags in group.configs(logs):
@@ -355,7 +442,7 @@ def test_language_model_tuning_keeps_each_steps_best_and_reuses_its_runs(tmp_pat
     assert all(flags[: len(recipe) + 2] == recipe + ["--max_length", "256"] for _, flags in rates)
     assert ("lr 5e-5", recipe + ["--max_length", "256"]) in rates  # the default rate: the step before, as is
     tuned = experiments.lm_final_rows(logs)
-    assert tuned[0][0] == "tuned MiniLM" and tuned[1][1] == recipe
+    assert tuned[0][0] == "MiniLM tuned" and tuned[1][1] == recipe
     assert tuned[0][1] == recipe + [
         "--max_length",
         "256",
@@ -477,3 +564,32 @@ def test_the_check_groups_reuse_the_tuned_configuration_and_the_recipe(tmp_path)
     precision, tradeoff = (experiments.group_named(name).configs(logs) for name in ("lm_precision", "lm_tradeoff"))
     assert [flags for _, flags in precision] == [tuned, experiments.lm() + ["--precision", "bf16"]]
     assert [flags for _, flags in tradeoff] == [experiments.lm(experiments.MPNET), tuned]
+
+
+def test_one_rule_chooses_the_highest_mean_dev_accuracy_over_three_seeds_tested_later_or_not(tmp_path):
+    """chosen_on_dev: the highest mean over seeds 1-3, whether the dev accuracy was logged by a dev run or by a
+    run that also evaluated test (a saved model tested later), and the first of equals."""
+    hashes = {"train_file": "t" * 64, "dev_file": "d" * 64, "test_file": "s" * 64}
+    records = []
+
+    def log(flags, accuracies, test=False):
+        read = {"dev_file", "test_file"} if test else {"train_file", "dev_file"}
+        for seed, accuracy in enumerate(accuracies, start=1):
+            results = {"dev": {"accuracy": accuracy}, **({"test": {"accuracy": 0.1}} if test else {})}
+            command = ["lfd_assignment3.py", *flags, "--seed", str(seed)]
+            data = {name: digest for name, digest in hashes.items() if name in read}
+            records.append({"command": command, "data_sha256": data, "timestamp": "t", "results": results})
+
+    model = ["--model", "tfidf"]
+    log(model + ["--C", "1"], [0.90, 0.90, 0.93])  # mean 0.91, one seed above every other run
+    log(["--load_model", "m-1", "--load_model", "m-2"], [0.92], test=True)  # a seed ensemble, logged with test
+    log(model + ["--C", "2"], [0.91, 0.91, 0.91])  # mean 0.91 too, but second of equals
+    (tmp_path / "g.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records))
+    logs = experiments.Logs(str(tmp_path), hashes)
+    first, second = ("C 1", model + ["--C", "1"]), ("C 2", model + ["--C", "2"])
+    ensemble = ("ensemble", ["--load_model", "m-1", "--load_model", "m-2"])
+    assert experiments.chosen_on_dev(logs, [first, second]) == first
+    assert experiments.chosen_on_dev(logs, [second, first]) == second
+    assert experiments.chosen_on_dev(logs, [first, ensemble, second]) == ensemble
+    with pytest.raises(experiments.Pending):
+        experiments.chosen_on_dev(logs, [first, ("not run", model + ["--C", "3"])])
