@@ -399,7 +399,7 @@ def ideas_grid(logs):
 def ideas_final_rows(logs):
     """The best of the ideas (three seeds) against the selected LSTM and the linear baseline, on dev."""
     label, flags = best_row(logs, ideas_grid(logs))
-    linear = [(f"linear baseline: {label}", flags) for label, flags in tfidf_rows(logs)]
+    linear = tfidf_rows(logs)
     return [(f"new LSTM: {label}", flags), ("selected LSTM", final_rows(logs)[0][1])] + linear
 
 
@@ -427,7 +427,7 @@ def new_final_rows(logs):
     return [
         (f"new LSTM, {label}", tuned),
         ("new LSTM", new_lstm(logs)),
-        (f"linear baseline: {linear_label}", linear_flags),
+        (linear_label, linear_flags),
     ]
 
 
@@ -621,7 +621,7 @@ def lm(name=MINILM):
 
 
 def lm_recipe(logs):
-    return [("MiniLM, the recipe", lm())]
+    return [("MiniLM recipe", lm())]
 
 
 def best_or_default(logs, candidates):
@@ -685,7 +685,7 @@ def tfidf_grid(logs):
 def tfidf_rows(logs):
     """The best linear model on dev."""
     label, flags = best_row(logs, tfidf_grid(logs))
-    return [(f"tf-idf, {label}", flags)]
+    return [(f"tf-idf {label.replace('svm', 'SVM', 1)}", flags)]
 
 
 def chosen_on_dev(logs, candidates):
@@ -772,7 +772,7 @@ GROUPS += [
     Group(
         "lm_precision",
         "The tuned MiniLM against the recipe, both trained on the GPU in bf16",
-        lambda logs: lm_final_rows(logs)[:1] + [("MiniLM, recipe, bf16 on the GPU", lm() + ["--precision", "bf16"])],
+        lambda logs: lm_final_rows(logs)[:1] + [("MiniLM recipe, bf16 on the GPU", lm() + ["--precision", "bf16"])],
         test=True,
     ),
     Group(
