@@ -25,7 +25,7 @@ import experiments  # noqa: E402
 from experiments import correctness  # noqa: E402
 
 # The reported p-values' bootstrap resamples: at p = 0.05 the Monte Carlo standard error is 0.0002, and no
-# decision at 0.05 or 0.01, raw or Holm-adjusted, changes with the bootstrap's seed (bench/pvalue_stability.py).
+# decision at 0.05, raw or Holm-adjusted, changes with the bootstrap's seed (bench/pvalue_stability.py).
 # The study's own choices (experiments.adopted_changes) keep experiments.paired_bootstrap's 10,000.
 RESAMPLES = 1_000_000
 
