@@ -210,15 +210,20 @@ def p_fields(tested):
     return {**texts, **{name + "expr": ("p" if text[0] == "<" else "p=") + text for name, text in texts.items()}}
 
 
+def latex_count(number):
+    """A count with thousands separators as LaTeX sets them: 1{,}000{,}000."""
+    return f"{number:,}".replace(",", "{,}")
+
+
 def resample_macros():
     """\\res{tests}{all}{resamples}, the bootstrap's resamples ('1{,}000{,}000'), \\res{tests}{all}{mcse}, the
     Monte Carlo standard error of a p-value of 0.05 drawn with that many ('0.0002'), and
     \\res{tests}{all}{studyresamples}, the resamples of the study's own choices ('10{,}000')."""
     mcse = np.sqrt(0.05 * 0.95 / RESAMPLES)
     return [
-        define("tests", "all", "resamples", f"{RESAMPLES:,}".replace(",", "{,}")),
+        define("tests", "all", "resamples", latex_count(RESAMPLES)),
         define("tests", "all", "mcse", f"{mcse:.4f}"),
-        define("tests", "all", "studyresamples", f"{experiments.STUDY_RESAMPLES:,}".replace(",", "{,}")),
+        define("tests", "all", "studyresamples", latex_count(experiments.STUDY_RESAMPLES)),
     ]
 
 
